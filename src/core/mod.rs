@@ -1,0 +1,41 @@
+//! The pure core of tokenwarden: JWT decoding, the refresh schedule and the
+//! single-flight session state machine.
+//!
+//! Nothing in here reads a clock, touches the network, storage or the DOM, or
+//! draws random numbers from the environment. Time (`now_ms`, Unix epoch
+//! milliseconds) and randomness (a seed) are inputs, so every behaviour is
+//! tested on the host with plain `cargo test` on a virtual clock.
+//!
+//! The browser layer (`crate::web`) drives it sans-IO style:
+//!
+//! ```
+//! use tokenwarden::core::{Config, Input, Output, Session, TokenSet};
+//!
+//! let mut session = Session::new(Config::default(), 42);
+//! let now = 1_700_000_000_000;
+//! session.handle(Input::SetSession(TokenSet::bearer("not-a-jwt", Some(300.0))), now);
+//! session.handle(Input::RequestStarted { id: 1, attach: true, replayable: true }, now);
+//! while let Some(out) = session.poll_output() {
+//!     match out {
+//!         Output::Send { id, token } => { let _ = (id, token); /* do the fetch */ }
+//!         _ => {}
+//!     }
+//! }
+//! let _next_wake_up = session.poll_timeout();
+//! ```
+
+pub mod config;
+pub mod json;
+pub mod jwt;
+pub mod schedule;
+pub mod session;
+
+pub use config::{Config, ConfigError, RawConfig};
+pub use jwt::{decode, Claims, DecodedJwt, JwtError, Part};
+pub use session::{
+    ErrorCode, Event, Input, Output, RefreshFailure, RequestId, SessionEndReason, Session,
+    StoredSession, TabMessage, TokenSet,
+};
+
+/// Unix epoch milliseconds, as the browser's `Date.now()` gives them.
+pub type Millis = u64;

@@ -1,0 +1,1 @@
+//! Browser layer (issue 3).
