@@ -25,6 +25,7 @@
 //! ```
 
 pub mod config;
+pub mod drafts;
 pub mod json;
 pub mod jwt;
 pub mod schedule;
@@ -33,7 +34,7 @@ pub mod session;
 pub use config::{Config, ConfigError, RawConfig};
 pub use jwt::{decode, Claims, DecodedJwt, JwtError, Part};
 pub use session::{
-    ErrorCode, Event, Input, Output, RefreshFailure, RequestId, SessionEndReason, Session,
+    ErrorCode, Event, Input, Output, RefreshFailure, RequestId, Session, SessionEndReason,
     StoredSession, TabMessage, TokenSet,
 };
 
