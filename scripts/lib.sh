@@ -10,8 +10,11 @@ DEBIAN_SYSROOT=/usr/lib/rustlib/wasm32-unknown-unknown/lib
 DEBIAN_STAMP="$DEBIAN_SYSROOT/.tokenwarden-sysroot-stamp"
 
 # Does rustup's active toolchain have the wasm32 target?
+# TOKENWARDEN_WASM_TOOLCHAIN=debian forces the Debian recipe (to test it, or
+# where rustup's target is broken); =rustup forces rustup's.
 rustup_has_wasm32() {
-  command -v rustup >/dev/null 2>&1 &&
+  [ "${TOKENWARDEN_WASM_TOOLCHAIN:-}" != debian ] &&
+    command -v rustup >/dev/null 2>&1 &&
     rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown
 }
 
