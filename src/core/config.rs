@@ -4,6 +4,18 @@
 //!
 //! CONTRACT (shared with `crate::web`): field names of `RawConfig` and
 //! `Config` are used by the browser layer.
+//!
+//! ```
+//! use tokenwarden::core::{Config, RawConfig};
+//!
+//! let raw = RawConfig { lead_seconds: Some(30.0), ..RawConfig::default() };
+//! let config = Config::from_raw(&raw).unwrap();
+//! assert_eq!(config.lead_ms, 30_000);
+//! assert_eq!(config.jitter_ms, 30_000); // the default
+//!
+//! let bad = RawConfig { jitter_seconds: Some(f64::NAN), ..RawConfig::default() };
+//! assert_eq!(Config::from_raw(&bad).unwrap_err().option, "jitterSeconds");
+//! ```
 
 use super::Millis;
 
@@ -38,23 +50,34 @@ pub struct RawConfig {
 /// Validated configuration, in milliseconds.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
+    /// Refresh this long before the local expiry.
     pub lead_ms: Millis,
+    /// Plus a uniform random part in `[0, jitter_ms]`.
     pub jitter_ms: Millis,
-    /// 0 = off.
+    /// No user activity for this long → no more refreshes. 0 = off.
     pub idle_timeout_ms: Millis,
-    /// 0 = off.
+    /// Absolute session length from sign-in. 0 = off.
     pub max_session_ms: Millis,
+    /// Most requests waiting for a refresh at once; more are rejected (`queue_full`).
     pub queue_limit: usize,
+    /// Longest a request waits for a refresh (`queue_timeout`).
     pub queue_timeout_ms: Millis,
+    /// Refresh before sending when the token expires within this.
     pub expiry_margin_ms: Millis,
+    /// Refresh attempts per burst of transient failures (at least 1).
     pub retry_attempts: u32,
+    /// Backoff before retry n is `min(base * 2^(n-1), max)`, equal-jittered.
     pub retry_base_ms: Millis,
+    /// Cap of one backoff delay (default 5 s; no JS option).
     pub retry_max_ms: Millis,
+    /// Pause after a failed burst before the next attempt.
     pub retry_cooldown_ms: Millis,
     /// Never schedule two proactive refreshes closer than this (default 5 s).
     pub min_refresh_interval_ms: Millis,
     /// Bound on the clock-skew estimate from `iat` (default 24 h, documented).
     pub max_skew_ms: Millis,
+    /// Refreshes may run with no refresh token in JS (cookie transport or a
+    /// custom refresh function), even with no access token at all.
     pub refresh_without_token: bool,
 }
 
@@ -65,4 +88,253 @@ pub struct ConfigError {
     pub option: &'static str,
     /// Why, in a few words (`must be a finite number >= 0`, …).
     pub reason: &'static str,
+}
+
+/// Longest duration accepted for any option: 10 years. Longer values are
+/// almost certainly unit mistakes (milliseconds given as seconds).
+const MAX_SECONDS: f64 = 10.0 * 365.0 * 24.0 * 3600.0;
+
+/// `must be a finite number >= 0`.
+pub const REASON_NOT_FINITE: &str = "must be a finite number >= 0";
+/// `is too large`.
+pub const REASON_TOO_LARGE: &str = "is too large";
+/// `must be an integer`.
+pub const REASON_NOT_INTEGER: &str = "must be an integer";
+/// `must be at least 1`.
+pub const REASON_ZERO: &str = "must be at least 1";
+
+impl Default for Config {
+    /// The documented defaults (docs/core.md).
+    fn default() -> Self {
+        Config {
+            lead_ms: 60_000,
+            jitter_ms: 30_000,
+            idle_timeout_ms: 0,
+            max_session_ms: 0,
+            queue_limit: 1000,
+            queue_timeout_ms: 30_000,
+            expiry_margin_ms: 5_000,
+            retry_attempts: 4,
+            retry_base_ms: 500,
+            retry_max_ms: 5_000,
+            retry_cooldown_ms: 30_000,
+            min_refresh_interval_ms: 5_000,
+            max_skew_ms: 24 * 3600 * 1000,
+            refresh_without_token: false,
+        }
+    }
+}
+
+impl ConfigError {
+    /// Stable code for JS (`TokenError.code`): always `invalid_config`.
+    pub fn code(&self) -> &'static str {
+        "invalid_config"
+    }
+}
+
+impl Config {
+    /// Validate the app's options and convert them to milliseconds. Runs in
+    /// every build; the first bad option is reported.
+    pub fn from_raw(raw: &RawConfig) -> Result<Config, ConfigError> {
+        let d = Config::default();
+        Ok(Config {
+            lead_ms: seconds(raw.lead_seconds, "leadSeconds", d.lead_ms)?,
+            jitter_ms: seconds(raw.jitter_seconds, "jitterSeconds", d.jitter_ms)?,
+            idle_timeout_ms: seconds(
+                raw.idle_timeout_seconds,
+                "idleTimeoutSeconds",
+                d.idle_timeout_ms,
+            )?,
+            max_session_ms: seconds(
+                raw.max_session_seconds,
+                "maxSessionSeconds",
+                d.max_session_ms,
+            )?,
+            queue_limit: count(
+                raw.queue_limit,
+                "queueLimit",
+                d.queue_limit as u64,
+                0,
+                1_000_000,
+            )? as usize,
+            queue_timeout_ms: seconds(
+                raw.queue_timeout_seconds,
+                "queueTimeoutSeconds",
+                d.queue_timeout_ms,
+            )?,
+            expiry_margin_ms: seconds(
+                raw.expiry_margin_seconds,
+                "expiryMarginSeconds",
+                d.expiry_margin_ms,
+            )?,
+            retry_attempts: count(
+                raw.retry_attempts,
+                "retryAttempts",
+                d.retry_attempts.into(),
+                1,
+                100,
+            )? as u32,
+            retry_base_ms: seconds(raw.retry_base_seconds, "retryBaseSeconds", d.retry_base_ms)?,
+            retry_max_ms: d.retry_max_ms,
+            retry_cooldown_ms: seconds(
+                raw.retry_cooldown_seconds,
+                "retryCooldownSeconds",
+                d.retry_cooldown_ms,
+            )?,
+            min_refresh_interval_ms: d.min_refresh_interval_ms,
+            max_skew_ms: d.max_skew_ms,
+            refresh_without_token: raw.refresh_without_token,
+        })
+    }
+}
+
+/// A duration in seconds → ms, or the default when absent.
+fn seconds(
+    v: Option<f64>,
+    option: &'static str,
+    default_ms: Millis,
+) -> Result<Millis, ConfigError> {
+    let Some(v) = v else { return Ok(default_ms) };
+    if !v.is_finite() || v < 0.0 {
+        return Err(ConfigError {
+            option,
+            reason: REASON_NOT_FINITE,
+        });
+    }
+    if v > MAX_SECONDS {
+        return Err(ConfigError {
+            option,
+            reason: REASON_TOO_LARGE,
+        });
+    }
+    // In range by the check above, so the cast cannot saturate.
+    Ok((v * 1000.0).round() as Millis)
+}
+
+/// A whole number in `[min, max]`, or the default when absent.
+fn count(
+    v: Option<f64>,
+    option: &'static str,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, ConfigError> {
+    let Some(v) = v else { return Ok(default) };
+    if !v.is_finite() || v < 0.0 {
+        return Err(ConfigError {
+            option,
+            reason: REASON_NOT_FINITE,
+        });
+    }
+    if v.fract() != 0.0 {
+        return Err(ConfigError {
+            option,
+            reason: REASON_NOT_INTEGER,
+        });
+    }
+    if v > max as f64 {
+        return Err(ConfigError {
+            option,
+            reason: REASON_TOO_LARGE,
+        });
+    }
+    if (v as u64) < min {
+        return Err(ConfigError {
+            option,
+            reason: REASON_ZERO,
+        });
+    }
+    Ok(v as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_from_empty_raw() {
+        assert_eq!(
+            Config::from_raw(&RawConfig::default()),
+            Ok(Config::default())
+        );
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        let cases: [(RawConfig, &str, &str); 7] = [
+            (
+                RawConfig {
+                    lead_seconds: Some(-1.0),
+                    ..Default::default()
+                },
+                "leadSeconds",
+                REASON_NOT_FINITE,
+            ),
+            (
+                RawConfig {
+                    jitter_seconds: Some(f64::INFINITY),
+                    ..Default::default()
+                },
+                "jitterSeconds",
+                REASON_NOT_FINITE,
+            ),
+            (
+                RawConfig {
+                    idle_timeout_seconds: Some(f64::NAN),
+                    ..Default::default()
+                },
+                "idleTimeoutSeconds",
+                REASON_NOT_FINITE,
+            ),
+            (
+                RawConfig {
+                    max_session_seconds: Some(1e12),
+                    ..Default::default()
+                },
+                "maxSessionSeconds",
+                REASON_TOO_LARGE,
+            ),
+            (
+                RawConfig {
+                    queue_limit: Some(1.5),
+                    ..Default::default()
+                },
+                "queueLimit",
+                REASON_NOT_INTEGER,
+            ),
+            (
+                RawConfig {
+                    retry_attempts: Some(0.0),
+                    ..Default::default()
+                },
+                "retryAttempts",
+                REASON_ZERO,
+            ),
+            (
+                RawConfig {
+                    retry_attempts: Some(1000.0),
+                    ..Default::default()
+                },
+                "retryAttempts",
+                REASON_TOO_LARGE,
+            ),
+        ];
+        for (raw, option, reason) in cases {
+            assert_eq!(Config::from_raw(&raw), Err(ConfigError { option, reason }));
+        }
+    }
+
+    #[test]
+    fn converts_seconds_to_ms() {
+        let raw = RawConfig {
+            lead_seconds: Some(0.25),
+            queue_limit: Some(0.0),
+            retry_cooldown_seconds: Some(0.0),
+            refresh_without_token: true,
+            ..Default::default()
+        };
+        let c = Config::from_raw(&raw).unwrap();
+        assert_eq!((c.lead_ms, c.queue_limit, c.retry_cooldown_ms), (250, 0, 0));
+        assert!(c.refresh_without_token);
+    }
 }

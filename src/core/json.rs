@@ -2,3 +2,530 @@
 //! response is a JSON object and to pull out its top-level scalar members.
 //! Hand-written instead of serde_json to keep the wasm small (issue 7: the
 //! whole package must gzip to <= 14 KB).
+//!
+//! The whole text is validated against RFC 8259 (with nesting limited to
+//! [`MAX_DEPTH`] so hostile input cannot overflow the stack), but only the
+//! members of the top-level object are kept: strings unescaped (including
+//! `\uXXXX` surrogate pairs), numbers as `f64`, booleans and `null`. Nested
+//! objects and arrays are validated and reported as [`Value::Nested`].
+//!
+//! ```
+//! use tokenwarden::core::json;
+//!
+//! let body = json::top_level(r#"{"access_token":"a.b.c","expires_in":300,"x":[1,{}]}"#).unwrap();
+//! assert_eq!(body.get_str("access_token"), Some("a.b.c"));
+//! assert_eq!(body.get_num("expires_in"), Some(300.0));
+//! assert!(json::top_level("[1,2]").is_err());
+//! ```
+
+/// Deepest nesting accepted (the top-level object counts as 1).
+pub const MAX_DEPTH: usize = 64;
+
+/// Why a text is not acceptable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsonError {
+    /// Not JSON: the byte offset where the grammar broke.
+    Syntax {
+        /// Byte offset into the text.
+        offset: usize,
+    },
+    /// Nested deeper than [`MAX_DEPTH`].
+    TooDeep,
+    /// Valid JSON, but the top-level value is not an object.
+    NotObject,
+}
+
+impl JsonError {
+    /// Stable snake_case code (`json_syntax`, `json_too_deep`, `json_not_object`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            JsonError::Syntax { .. } => "json_syntax",
+            JsonError::TooDeep => "json_too_deep",
+            JsonError::NotObject => "json_not_object",
+        }
+    }
+}
+
+/// A top-level member's value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// `null`.
+    Null,
+    /// `true` / `false`.
+    Bool(bool),
+    /// A number (huge exponents become infinities: callers check finiteness).
+    Num(f64),
+    /// A string, unescaped. Lone surrogate escapes become U+FFFD.
+    Str(String),
+    /// An object or an array (validated, not kept).
+    Nested,
+}
+
+/// The members of a top-level JSON object, in document order. Lookups return
+/// the *last* member of a name, as `JSON.parse` does.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Object {
+    members: Vec<(String, Value)>,
+}
+
+impl Object {
+    /// The value of member `key`, if present.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.members
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    /// Member `key` if it is a string.
+    pub fn get_str(&self, key: &str) -> Option<&str> {
+        match self.get(key) {
+            Some(Value::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Member `key` if it is a number.
+    pub fn get_num(&self, key: &str) -> Option<f64> {
+        match self.get(key) {
+            Some(Value::Num(n)) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// Member `key` if it is a boolean.
+    pub fn get_bool(&self, key: &str) -> Option<bool> {
+        match self.get(key) {
+            Some(Value::Bool(b)) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// Whether member `key` exists (with any value, `null` included).
+    pub fn contains(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Number of members (duplicates counted).
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Whether the object has no members.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// All members in document order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.members.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+/// Validate `text` as JSON whose top-level value is an object, and return
+/// that object's members.
+pub fn top_level(text: &str) -> Result<Object, JsonError> {
+    let mut p = Parser {
+        s: text.as_bytes(),
+        i: 0,
+    };
+    p.ws();
+    if p.peek() != Some(b'{') {
+        // Distinguish "valid JSON but not an object" from "not JSON".
+        p.value(1)?;
+        p.ws();
+        return Err(if p.i == p.s.len() {
+            JsonError::NotObject
+        } else {
+            p.err()
+        });
+    }
+    let obj = p.object_top()?;
+    p.ws();
+    if p.i != p.s.len() {
+        return Err(p.err());
+    }
+    Ok(obj)
+}
+
+/// Validate `text` as any JSON value (RFC 8259, depth-limited).
+pub fn validate(text: &str) -> Result<(), JsonError> {
+    let mut p = Parser {
+        s: text.as_bytes(),
+        i: 0,
+    };
+    p.ws();
+    p.value(1)?;
+    p.ws();
+    if p.i != p.s.len() {
+        return Err(p.err());
+    }
+    Ok(())
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl Parser<'_> {
+    fn err(&self) -> JsonError {
+        JsonError::Syntax { offset: self.i }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.i).copied()
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, b: u8) -> Result<(), JsonError> {
+        if self.peek() == Some(b) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(self.err())
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Result<(), JsonError> {
+        if self.s.get(self.i..self.i + word.len()) == Some(word) {
+            self.i += word.len();
+            Ok(())
+        } else {
+            Err(self.err())
+        }
+    }
+
+    /// The top-level object, keeping its members.
+    fn object_top(&mut self) -> Result<Object, JsonError> {
+        let mut members = Vec::new();
+        self.eat(b'{')?;
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Ok(Object { members });
+        }
+        loop {
+            self.ws();
+            let key = self.string(true)?;
+            self.ws();
+            self.eat(b':')?;
+            self.ws();
+            let value = match self.peek() {
+                Some(b'"') => Value::Str(self.string(true)?),
+                Some(b'{' | b'[') => {
+                    self.value(2)?;
+                    Value::Nested
+                }
+                Some(b't') => {
+                    self.literal(b"true")?;
+                    Value::Bool(true)
+                }
+                Some(b'f') => {
+                    self.literal(b"false")?;
+                    Value::Bool(false)
+                }
+                Some(b'n') => {
+                    self.literal(b"null")?;
+                    Value::Null
+                }
+                _ => Value::Num(self.number()?),
+            };
+            members.push((key, value));
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {
+                    self.i += 1;
+                    return Ok(Object { members });
+                }
+                _ => return Err(self.err()),
+            }
+        }
+    }
+
+    /// Any value at nesting `depth`, validated and discarded.
+    fn value(&mut self, depth: usize) -> Result<(), JsonError> {
+        match self.peek() {
+            Some(b'{') => self.container(depth, b'}', true),
+            Some(b'[') => self.container(depth, b']', false),
+            Some(b'"') => self.string(false).map(drop),
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => self.literal(b"false"),
+            Some(b'n') => self.literal(b"null"),
+            _ => self.number().map(drop),
+        }
+    }
+
+    /// An object (`keyed`) or array, recursively, bounded by `MAX_DEPTH`.
+    fn container(&mut self, depth: usize, close: u8, keyed: bool) -> Result<(), JsonError> {
+        if depth > MAX_DEPTH {
+            return Err(JsonError::TooDeep);
+        }
+        self.i += 1; // the opening bracket, checked by the caller
+        self.ws();
+        if self.peek() == Some(close) {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            self.ws();
+            if keyed {
+                self.string(false)?;
+                self.ws();
+                self.eat(b':')?;
+                self.ws();
+            }
+            self.value(depth + 1)?;
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(c) if c == close => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.err()),
+            }
+        }
+    }
+
+    /// A number per the RFC 8259 grammar, converted with the standard parser.
+    fn number(&mut self) -> Result<f64, JsonError> {
+        let start = self.i;
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.i += 1,
+            Some(b'1'..=b'9') => self.digits(),
+            _ => return Err(self.err()),
+        }
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(self.err());
+            }
+            self.digits();
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.i += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.i += 1;
+            }
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(self.err());
+            }
+            self.digits();
+        }
+        // The slice is ASCII by construction, so both conversions succeed;
+        // errors are mapped instead of unwrapped all the same.
+        let text = core::str::from_utf8(&self.s[start..self.i]).map_err(|_| self.err())?;
+        text.parse::<f64>().map_err(|_| self.err())
+    }
+
+    fn digits(&mut self) {
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    /// A string; unescaped into a `String` only when `keep` (top-level keys and
+    /// values), otherwise just validated.
+    fn string(&mut self, keep: bool) -> Result<String, JsonError> {
+        self.eat(b'"')?;
+        let mut out = String::new();
+        loop {
+            // Copy the run of plain bytes at once. The input came from a
+            // `&str`, so any run that stops at an ASCII byte is valid UTF-8.
+            let run = self.i;
+            while let Some(c) = self.peek() {
+                if c == b'"' || c == b'\\' || c < 0x20 {
+                    break;
+                }
+                self.i += 1;
+            }
+            if keep && self.i > run {
+                let chunk = core::str::from_utf8(&self.s[run..self.i]).map_err(|_| self.err())?;
+                out.push_str(chunk);
+            }
+            match self.peek() {
+                Some(b'"') => {
+                    self.i += 1;
+                    return Ok(out);
+                }
+                Some(b'\\') => {
+                    self.i += 1;
+                    let c = self.escape()?;
+                    if keep {
+                        out.push(c);
+                    }
+                }
+                // A raw control character or the end of the text.
+                _ => return Err(self.err()),
+            }
+        }
+    }
+
+    /// The character of an escape sequence (after the backslash).
+    fn escape(&mut self) -> Result<char, JsonError> {
+        let c = match self.peek() {
+            Some(b'"') => '"',
+            Some(b'\\') => '\\',
+            Some(b'/') => '/',
+            Some(b'b') => '\u{8}',
+            Some(b'f') => '\u{c}',
+            Some(b'n') => '\n',
+            Some(b'r') => '\r',
+            Some(b't') => '\t',
+            Some(b'u') => {
+                self.i += 1;
+                let hi = self.hex4()?;
+                if (0xD800..0xDC00).contains(&hi) {
+                    // A high surrogate: pair it with a following low one.
+                    if self.s.get(self.i..self.i + 2) == Some(b"\\u") {
+                        let save = self.i;
+                        self.i += 2;
+                        let lo = self.hex4()?;
+                        if (0xDC00..0xE000).contains(&lo) {
+                            let code = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                            return Ok(char::from_u32(code).unwrap_or('\u{FFFD}'));
+                        }
+                        // Not a low surrogate: leave it to be read on its own.
+                        self.i = save;
+                    }
+                    return Ok('\u{FFFD}');
+                }
+                return Ok(char::from_u32(hi).unwrap_or('\u{FFFD}'));
+            }
+            _ => return Err(self.err()),
+        };
+        self.i += 1;
+        Ok(c)
+    }
+
+    fn hex4(&mut self) -> Result<u32, JsonError> {
+        let mut v = 0u32;
+        for _ in 0..4 {
+            let d = match self.peek() {
+                Some(c @ b'0'..=b'9') => c - b'0',
+                Some(c @ b'a'..=b'f') => c - b'a' + 10,
+                Some(c @ b'A'..=b'F') => c - b'A' + 10,
+                _ => return Err(self.err()),
+            };
+            v = v * 16 + u32::from(d);
+            self.i += 1;
+        }
+        Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalars_and_escapes() {
+        let o = top_level(
+            r#" { "a" : "x\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00", "n": -1.5e2, "t": true, "f": false, "z": null, "o": {"k": [1, "2", {}]} } "#,
+        )
+        .unwrap();
+        assert_eq!(o.get_str("a"), Some("x\"\\/\u{8}\u{c}\n\r\té😀"));
+        assert_eq!(o.get_num("n"), Some(-150.0));
+        assert_eq!(o.get_bool("t"), Some(true));
+        assert_eq!(o.get_bool("f"), Some(false));
+        assert_eq!(o.get("z"), Some(&Value::Null));
+        assert_eq!(o.get("o"), Some(&Value::Nested));
+        assert_eq!(o.len(), 6);
+        assert!(o.get("missing").is_none());
+    }
+
+    #[test]
+    fn last_duplicate_wins() {
+        let o = top_level(r#"{"a":1,"a":2}"#).unwrap();
+        assert_eq!(o.get_num("a"), Some(2.0));
+    }
+
+    #[test]
+    fn lone_surrogates_become_replacement() {
+        let o = top_level(r#"{"a":"\ud800x","b":"\udc00","c":"\ud800\u0041"}"#).unwrap();
+        assert_eq!(o.get_str("a"), Some("\u{FFFD}x"));
+        assert_eq!(o.get_str("b"), Some("\u{FFFD}"));
+        assert_eq!(o.get_str("c"), Some("\u{FFFD}A"));
+    }
+
+    #[test]
+    fn not_object_vs_syntax() {
+        for t in ["[]", "1", "\"s\"", "null", " true "] {
+            assert_eq!(top_level(t), Err(JsonError::NotObject), "{t}");
+        }
+        for t in [
+            "",
+            "{",
+            "{]",
+            "{\"a\"}",
+            "{\"a\":}",
+            "{\"a\":1,}",
+            "{,}",
+            "{'a':1}",
+            "{\"a\":01}",
+            "{\"a\":1.}",
+            "{\"a\":.5}",
+            "{\"a\":-}",
+            "{\"a\":1e}",
+            "{\"a\":+1}",
+            "{\"a\":tru}",
+            "{\"a\":\"\u{1}\"}",
+            "{\"a\":\"\\x\"}",
+            "{\"a\":\"\\u12\"}",
+            "{} x",
+            "[1,]",
+            "{\"a\":NaN}",
+            "{\"a\":Infinity}",
+            "{\"a\":[1 2]}",
+            "{\"a\":\"unterminated}",
+        ] {
+            assert!(
+                matches!(top_level(t), Err(JsonError::Syntax { .. })),
+                "{t:?}"
+            );
+        }
+        assert!(matches!(top_level("[1,]"), Err(JsonError::Syntax { .. })));
+    }
+
+    #[test]
+    fn depth_is_limited() {
+        let ok = format!(
+            "{{\"a\":{}1{}}}",
+            "[".repeat(MAX_DEPTH - 1),
+            "]".repeat(MAX_DEPTH - 1)
+        );
+        assert!(top_level(&ok).is_ok());
+        let deep = format!(
+            "{{\"a\":{}1{}}}",
+            "[".repeat(MAX_DEPTH),
+            "]".repeat(MAX_DEPTH)
+        );
+        assert_eq!(top_level(&deep), Err(JsonError::TooDeep));
+        // Far deeper than any stack could take recursively: still an error, no crash.
+        let hostile = "[".repeat(1_000_000);
+        assert_eq!(validate(&hostile), Err(JsonError::TooDeep));
+    }
+
+    #[test]
+    fn big_numbers_are_infinite_not_errors() {
+        let o = top_level(r#"{"a":1e400}"#).unwrap();
+        assert_eq!(o.get_num("a"), Some(f64::INFINITY));
+    }
+
+    #[test]
+    fn validate_accepts_any_value() {
+        assert!(validate(" [1, \"a\", {\"b\": null}] ").is_ok());
+        assert!(validate("1 2").is_err());
+    }
+}

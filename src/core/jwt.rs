@@ -3,22 +3,86 @@
 //!
 //! CONTRACT (shared with `crate::web`): `decode`, `DecodedJwt`, `Claims`,
 //! `JwtError`, `Part` are used by the browser layer.
+//!
+//! Rules: exactly three dot-separated parts; header and payload are non-empty
+//! base64url (padding optional; `+`, `/`, whitespace rejected) of UTF-8 JSON
+//! objects; the signature may be empty but must be base64url when present.
+//! NumericDate claims (`exp`, `iat`, `nbf`) must be finite, non-negative JSON
+//! numbers (fractions allowed) below [`MAX_NUMERIC_DATE`]; an `exp` above
+//! [`MS_THRESHOLD`] is reported as [`JwtError::ExpInMilliseconds`].
+//!
+//! ```
+//! use tokenwarden::core::jwt;
+//!
+//! // The example token of RFC 7519 §3.1.
+//! let t = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9\
+//!          .eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ\
+//!          .dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+//! let d = jwt::decode(t).unwrap();
+//! assert_eq!(d.claims.exp, Some(1300819380.0));
+//! ```
+
+use base64::alphabet::URL_SAFE;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine;
+
+use super::json::{self, JsonError, Object, Value};
+
+/// A NumericDate (seconds) above this is taken for milliseconds: 10^11 s is
+/// the year 5138, while `Date.now()` is about 1.7 * 10^12 today.
+pub const MS_THRESHOLD: f64 = 1e11;
+
+/// Largest NumericDate accepted for `iat`/`nbf` (and `exp` below the
+/// millisecond check): the same 10^11 seconds.
+pub const MAX_NUMERIC_DATE: f64 = MS_THRESHOLD;
+
+/// Above this even a millisecond `exp` is absurd (year ~5138 in ms).
+const MAX_MS_EXP: f64 = 1e14;
+
+/// base64url, padding optional, non-canonical trailing bits tolerated (as
+/// browsers' `atob`-based decoders do).
+const B64URL: GeneralPurpose = GeneralPurpose::new(
+    &URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
 
 /// Which of the three parts an error is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
+    /// The JOSE header (first part).
     Header,
+    /// The claims (second part).
     Payload,
+    /// The signature (third part).
     Signature,
+}
+
+impl Part {
+    /// `header`, `payload` or `signature`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Header => "header",
+            Part::Payload => "payload",
+            Part::Signature => "signature",
+        }
+    }
 }
 
 /// The registered claims the engine uses. NumericDates are seconds.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Claims {
+    /// Expiration time (seconds since the epoch, server clock).
     pub exp: Option<f64>,
+    /// Issued-at (seconds, server clock): used to estimate clock skew.
     pub iat: Option<f64>,
+    /// Not-before (seconds).
     pub nbf: Option<f64>,
+    /// Subject.
     pub sub: Option<String>,
+    /// Token id.
     pub jti: Option<String>,
 }
 
@@ -27,14 +91,20 @@ pub struct Claims {
 pub struct DecodedJwt {
     /// The payload as UTF-8 JSON text (validated), for JS to `JSON.parse`.
     pub payload_json: String,
+    /// The registered claims, validated.
     pub claims: Claims,
 }
 
 /// Why a token does not decode. Each variant names the part.
 #[derive(Clone, Debug, PartialEq)]
 pub enum JwtError {
+    /// The value given is not a string (used by the JS boundary).
+    NotString,
     /// Not exactly three dot-separated parts.
-    WrongPartCount { found: usize },
+    WrongPartCount {
+        /// How many parts there were.
+        found: usize,
+    },
     /// Header or payload is empty.
     EmptyPart(Part),
     /// Not base64url (standard-base64 `+`/`/` are rejected too).
@@ -46,13 +116,201 @@ pub enum JwtError {
     /// Valid JSON, but not an object.
     NotObject(Part),
     /// A registered claim has a bad value.
-    BadClaim { claim: &'static str, why: &'static str },
+    BadClaim {
+        /// The claim's name (`exp`, `iat`, `nbf`, `sub`, `jti`).
+        claim: &'static str,
+        /// Why, in a few words.
+        why: &'static str,
+    },
     /// `exp` looks like milliseconds (> 10^11), not seconds.
     ExpInMilliseconds,
 }
 
+impl JwtError {
+    /// Stable snake_case code for JS (`TokenError.code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            JwtError::NotString => "not_string",
+            JwtError::WrongPartCount { .. } => "wrong_part_count",
+            JwtError::EmptyPart(_) => "empty_part",
+            JwtError::Base64(_) => "invalid_base64",
+            JwtError::Utf8(_) => "invalid_utf8",
+            JwtError::Json(_) => "invalid_json",
+            JwtError::NotObject(_) => "not_object",
+            JwtError::BadClaim { .. } => "bad_claim",
+            JwtError::ExpInMilliseconds => "exp_in_milliseconds",
+        }
+    }
+
+    /// The part the error is about, when it is about one part.
+    pub fn part(&self) -> Option<Part> {
+        match self {
+            JwtError::EmptyPart(p)
+            | JwtError::Base64(p)
+            | JwtError::Utf8(p)
+            | JwtError::Json(p)
+            | JwtError::NotObject(p) => Some(*p),
+            JwtError::BadClaim { .. } | JwtError::ExpInMilliseconds => Some(Part::Payload),
+            JwtError::NotString | JwtError::WrongPartCount { .. } => None,
+        }
+    }
+
+    /// A short English message (static, so no formatting code in the wasm).
+    pub fn message(&self) -> &'static str {
+        match self {
+            JwtError::NotString => "token is not a string",
+            JwtError::WrongPartCount { .. } => {
+                "token does not have exactly three dot-separated parts"
+            }
+            JwtError::EmptyPart(Part::Header) => "header is empty",
+            JwtError::EmptyPart(_) => "payload is empty",
+            JwtError::Base64(Part::Header) => "header is not base64url",
+            JwtError::Base64(Part::Payload) => "payload is not base64url",
+            JwtError::Base64(Part::Signature) => "signature is not base64url",
+            JwtError::Utf8(Part::Header) => "header is not UTF-8",
+            JwtError::Utf8(_) => "payload is not UTF-8",
+            JwtError::Json(Part::Header) => "header is not JSON",
+            JwtError::Json(_) => "payload is not JSON",
+            JwtError::NotObject(Part::Header) => "header is not a JSON object",
+            JwtError::NotObject(_) => "payload is not a JSON object",
+            JwtError::BadClaim { why, .. } => why,
+            JwtError::ExpInMilliseconds => "exp looks like milliseconds, not seconds",
+        }
+    }
+}
+
 /// Decode a compact JWS.
 pub fn decode(token: &str) -> Result<DecodedJwt, JwtError> {
-    let _ = token;
-    unimplemented!("core engine: issue 8")
+    let mut parts = token.split('.');
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(JwtError::WrongPartCount {
+            found: token.split('.').count(),
+        });
+    };
+    // Header first: errors name the first bad part in reading order.
+    json_object(h, Part::Header)?;
+    let (payload_json, payload) = json_object(p, Part::Payload)?;
+    if !s.is_empty() && B64URL.decode(s).is_err() {
+        return Err(JwtError::Base64(Part::Signature));
+    }
+    let claims = claims(&payload)?;
+    Ok(DecodedJwt {
+        payload_json,
+        claims,
+    })
+}
+
+/// base64url → UTF-8 → JSON object.
+fn json_object(b64: &str, part: Part) -> Result<(String, Object), JwtError> {
+    if b64.is_empty() {
+        return Err(JwtError::EmptyPart(part));
+    }
+    let bytes = B64URL.decode(b64).map_err(|_| JwtError::Base64(part))?;
+    let text = String::from_utf8(bytes).map_err(|_| JwtError::Utf8(part))?;
+    let obj = json::top_level(&text).map_err(|e| match e {
+        JsonError::NotObject => JwtError::NotObject(part),
+        JsonError::Syntax { .. } | JsonError::TooDeep => JwtError::Json(part),
+    })?;
+    Ok((text, obj))
+}
+
+fn claims(payload: &Object) -> Result<Claims, JwtError> {
+    let exp = match numeric_date(payload, "exp") {
+        Err(JwtError::BadClaim { why: TOO_LARGE, .. }) => match payload.get_num("exp") {
+            Some(v) if v <= MAX_MS_EXP => return Err(JwtError::ExpInMilliseconds),
+            _ => {
+                return Err(JwtError::BadClaim {
+                    claim: "exp",
+                    why: TOO_LARGE,
+                })
+            }
+        },
+        other => other?,
+    };
+    Ok(Claims {
+        exp,
+        iat: numeric_date(payload, "iat")?,
+        nbf: numeric_date(payload, "nbf")?,
+        sub: string_claim(payload, "sub")?,
+        jti: string_claim(payload, "jti")?,
+    })
+}
+
+const TOO_LARGE: &str = "NumericDate is too large";
+
+fn numeric_date(payload: &Object, claim: &'static str) -> Result<Option<f64>, JwtError> {
+    let bad = |why| Err(JwtError::BadClaim { claim, why });
+    match payload.get(claim) {
+        None => Ok(None),
+        Some(Value::Num(v)) => {
+            let v = *v;
+            if !v.is_finite() {
+                bad("NumericDate is not finite")
+            } else if v < 0.0 {
+                bad("NumericDate is negative")
+            } else if v > MAX_NUMERIC_DATE {
+                bad(TOO_LARGE)
+            } else {
+                Ok(Some(v))
+            }
+        }
+        Some(_) => bad("NumericDate is not a number"),
+    }
+}
+
+fn string_claim(payload: &Object, claim: &'static str) -> Result<Option<String>, JwtError> {
+    match payload.get(claim) {
+        None => Ok(None),
+        Some(Value::Str(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(JwtError::BadClaim {
+            claim,
+            why: "claim is not a string",
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(s: &str) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
+    }
+
+    fn tok(payload: &str) -> String {
+        format!("{}.{}.sig", b64(r#"{"alg":"HS256"}"#), b64(payload))
+    }
+
+    #[test]
+    fn part_names_and_codes() {
+        assert_eq!(Part::Signature.name(), "signature");
+        assert_eq!(JwtError::Base64(Part::Header).code(), "invalid_base64");
+        assert_eq!(JwtError::Base64(Part::Header).part(), Some(Part::Header));
+        assert_eq!(JwtError::ExpInMilliseconds.part(), Some(Part::Payload));
+        assert_eq!(JwtError::NotString.part(), None);
+    }
+
+    #[test]
+    fn ms_exp_and_absurd_exp() {
+        assert_eq!(
+            decode(&tok(r#"{"exp":1700000000000}"#)),
+            Err(JwtError::ExpInMilliseconds)
+        );
+        assert_eq!(
+            decode(&tok(r#"{"exp":1e300}"#)),
+            Err(JwtError::BadClaim {
+                claim: "exp",
+                why: TOO_LARGE
+            })
+        );
+        assert_eq!(
+            decode(&tok(r#"{"iat":1700000000000}"#)),
+            Err(JwtError::BadClaim {
+                claim: "iat",
+                why: TOO_LARGE
+            })
+        );
+    }
 }

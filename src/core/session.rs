@@ -29,7 +29,11 @@ pub struct TokenSet {
 impl TokenSet {
     /// An access token alone, with an optional `expires_in`.
     pub fn bearer(access_token: &str, expires_in: Option<f64>) -> Self {
-        TokenSet { access_token: access_token.into(), refresh_token: None, expires_in }
+        TokenSet {
+            access_token: access_token.into(),
+            refresh_token: None,
+            expires_in,
+        }
     }
 }
 
@@ -54,7 +58,11 @@ pub enum RefreshFailure {
     /// Network error, 5xx, 429, or an unusable response (not JSON, no access
     /// token, token that does not decode): worth retrying with backoff.
     /// `retry_after_ms` comes from a `Retry-After` header when present.
-    Transient { status: u16, retry_after_ms: Option<Millis>, detail: Rc<str> },
+    Transient {
+        status: u16,
+        retry_after_ms: Option<Millis>,
+        detail: Rc<str>,
+    },
 }
 
 /// The `error` parameter of a `WWW-Authenticate: Bearer` challenge that
@@ -78,11 +86,20 @@ pub enum Input {
     Restore(StoredSession),
     /// `auth.fetch` was called. `attach`: the target origin may see the token.
     /// `replayable`: the body could be captured, so the request can be resent.
-    RequestStarted { id: RequestId, attach: bool, replayable: bool },
+    RequestStarted {
+        id: RequestId,
+        attach: bool,
+        replayable: bool,
+    },
     /// A request sent by an [`Output::Send`] completed with an HTTP status.
     /// `bearer_error` is parsed from `WWW-Authenticate` on 401.
     /// `renewed_token` is the value of the configured renew header, if any.
-    Response { id: RequestId, status: u16, bearer_error: Option<BearerError>, renewed_token: Option<String> },
+    Response {
+        id: RequestId,
+        status: u16,
+        bearer_error: Option<BearerError>,
+        renewed_token: Option<String>,
+    },
     /// A request sent by an [`Output::Send`] failed at the network level (the
     /// browser layer rejects the caller with the network error itself) or the
     /// caller aborted it. Forget the request.
@@ -92,7 +109,10 @@ pub enum Input {
     /// The refresh started by [`Output::StartRefresh`] with this `attempt` succeeded.
     RefreshSucceeded { attempt: u64, tokens: TokenSet },
     /// The refresh started by [`Output::StartRefresh`] with this `attempt` failed.
-    RefreshFailed { attempt: u64, failure: RefreshFailure },
+    RefreshFailed {
+        attempt: u64,
+        failure: RefreshFailure,
+    },
     /// The deadline from [`Session::poll_timeout`] passed (or a timer fired early/late).
     TimerFired,
     /// Pointer/keyboard activity or an `auth.fetch` call (for the idle timeout).
@@ -151,7 +171,11 @@ pub enum ErrorCode {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     /// New tokens are in place (refresh, renew header, or another tab).
-    Refreshed { expires_at: Millis, refresh_at: Option<Millis>, from_tab: bool },
+    Refreshed {
+        expires_at: Millis,
+        refresh_at: Option<Millis>,
+        from_tab: bool,
+    },
     /// The access token will expire soon and a refresh is starting (or, when
     /// idle, will not happen).
     Expiring { expires_at: Millis },
@@ -170,14 +194,20 @@ pub enum Event {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Output {
     /// Send (or re-send) request `id`; with `Authorization: Bearer token` when `token` is `Some`.
-    Send { id: RequestId, token: Option<Rc<str>> },
+    Send {
+        id: RequestId,
+        token: Option<Rc<str>>,
+    },
     /// Hand the last response of request `id` to the caller as it is.
     Deliver { id: RequestId },
     /// Reject request `id` with this error.
     Reject { id: RequestId, code: ErrorCode },
     /// Start a refresh with this refresh token (`None`: cookie mode / custom function).
     /// Report back with `RefreshSucceeded`/`RefreshFailed` and the same `attempt`.
-    StartRefresh { attempt: u64, refresh_token: Option<Rc<str>> },
+    StartRefresh {
+        attempt: u64,
+        refresh_token: Option<Rc<str>>,
+    },
     /// Write the session to storage (`None`: clear it).
     Persist(Option<StoredSession>),
     /// Tell the other tabs.
@@ -185,7 +215,10 @@ pub enum Output {
     /// Something for `auth.on` listeners.
     Emit(Event),
     /// The session is over for good: save drafts, then (if `redirect`) go to the login page.
-    SessionOver { reason: SessionEndReason, redirect: bool },
+    SessionOver {
+        reason: SessionEndReason,
+        redirect: bool,
+    },
 }
 
 /// The state machine. See the module docs for the rules.
