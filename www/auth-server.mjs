@@ -58,9 +58,11 @@ const CONTENT_TYPES = {
 };
 
 /** Strict CSP for the demo pages: shows the package needs nothing beyond `'wasm-unsafe-eval'`. */
-const PAGE_CSP =
-  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; " +
-  "img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+function pageCsp(extraConnectSrc) {
+  const connect = ["'self'", ...extraConnectSrc].join(" ");
+  return "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; " +
+    `img-src 'self' data:; connect-src ${connect}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
+}
 
 const REALM = "tokenwarden-demo";
 const DEFAULT_SCOPE = "orders:read orders:write";
@@ -113,6 +115,7 @@ function freshFaults() {
  * @param {string} [options.wwwDir] Static files (default: this directory).
  * @param {string} [options.distDir] Served under `/dist/` (default: `<repo>/dist`).
  * @param {string[]} [options.corsOrigins=[]] Origins allowed to call `/api/*` cross-origin (for the token-leak tests).
+ * @param {string[]} [options.extraConnectSrc=[]] Origins the pages' CSP lets scripts fetch from besides 'self'.
  * @param {string} [options.oauthClientId="tokenwarden-demo"] The one OAuth2 client id `/oauth/token` accepts.
  * @param {boolean} [options.log=false] Log one line per request to stderr.
  * @returns {Promise<{server: import("node:http").Server, url: string, state: object, close: () => Promise<void>}>}
@@ -128,6 +131,7 @@ export async function createDemoServer(options = {}) {
     wwwDir: HERE,
     distDir: join(REPO_ROOT, "dist"),
     corsOrigins: [],
+    extraConnectSrc: [],
     oauthClientId: "tokenwarden-demo",
     log: false,
     ...options,
@@ -675,7 +679,7 @@ export async function createDemoServer(options = {}) {
     }
     const type = CONTENT_TYPES[extname(file).toLowerCase()] || "application/octet-stream";
     const headers = { "Content-Type": type, "X-Content-Type-Options": "nosniff" };
-    if (type.startsWith("text/html")) headers["Content-Security-Policy"] = PAGE_CSP;
+    if (type.startsWith("text/html")) headers["Content-Security-Policy"] = pageCsp(opts.extraConnectSrc);
     res.writeHead(200, { "Cache-Control": "no-store", ...headers, "Content-Length": body.length });
     res.end(req.method === "HEAD" ? undefined : body);
   }
