@@ -1,1 +1,139 @@
-//! Browser layer (issue 3).
+//! Browser layer (issue 3): the JS API of tokenwarden, compiled to wasm.
+//!
+//! A thin shell around the pure core: [`TokenManager`] feeds browser events
+//! (calls, fetch results, timers, wake-ups, activity) into
+//! `core::Session` and carries out its outputs. One concern per module:
+//!
+//! - `options`: the options object → `RawConfig` + browser options;
+//! - `error`: `TokenError` and its stable codes;
+//! - `fetch`: request capture, replay and response reading;
+//! - `transport`: refresh transports and failure classification;
+//! - `storage`: memory / `sessionStorage` / `localStorage` with fallback;
+//! - `timer`: the one re-armed timeout; `listen`: RAII DOM listeners;
+//! - `events`: `auth.on` and event payloads; `manager`: the glue.
+//!
+//! ```js
+//! const auth = new TokenManager({ refresh: { url: "/auth/refresh" } });
+//! auth.setSession({ accessToken, refreshToken });
+//! const res = await auth.fetch("/api/orders");
+//! ```
+
+pub(crate) mod drafts;
+mod error;
+mod events;
+mod fetch;
+mod global;
+mod listen;
+mod manager;
+mod options;
+mod storage;
+mod timer;
+mod transport;
+// Other browser modules: `mod drafts;` (form drafts) and `mod tabs;`
+// (cross-tab) plug into the hook functions in `manager`.
+
+pub use error::set_error_class;
+
+use js_sys::{Function, Promise, JSON};
+use wasm_bindgen::prelude::*;
+
+/// A token manager: keeps the session's tokens fresh and authenticates
+/// `fetch` calls. Created by `createTokenManager(options)` in `js/index.js`.
+#[wasm_bindgen]
+pub struct TokenManager {
+    shared: manager::Shared,
+}
+
+#[wasm_bindgen]
+impl TokenManager {
+    /// Validates `options` (throws `TokenError` code `config`), resumes a
+    /// stored session when storage is `session`/`local`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue) -> Result<TokenManager, JsValue> {
+        Ok(TokenManager {
+            shared: manager::create(&options)?,
+        })
+    }
+
+    /// Starts a session after sign-in: `{ accessToken, refreshToken?, expiresIn? }`.
+    /// Throws `TokenError` code `invalid_token` for an unusable token.
+    #[wasm_bindgen(js_name = setSession)]
+    pub fn set_session(&self, tokens: JsValue) -> Result<(), JsValue> {
+        manager::set_session(&self.shared, &tokens)
+    }
+
+    /// `fetch` with the access token attached (for allowed origins), one
+    /// shared refresh on 401 and an exact replay. Resolves to the `Response`.
+    pub fn fetch(&self, input: JsValue, init: JsValue) -> Promise {
+        manager::fetch(&self.shared, &input, &init)
+    }
+
+    /// Subscribes to an event; returns the function that unsubscribes.
+    pub fn on(&self, event: JsValue, listener: JsValue) -> Result<Function, JsValue> {
+        manager::on(&self.shared, &event, &listener)
+    }
+
+    /// Refreshes now, or joins the refresh in flight.
+    pub fn refresh(&self) -> Promise {
+        manager::refresh(&self.shared)
+    }
+
+    /// Signs out: clears the tokens in memory and storage. `{ redirect: true }`
+    /// also goes to `loginUrl`.
+    pub fn logout(&self, options: JsValue) -> Promise {
+        manager::logout(&self.shared, &options)
+    }
+
+    /// Stops timers and listeners, rejects waiting requests with `disposed`
+    /// and frees the state. The manager is unusable afterwards.
+    pub fn dispose(&self) {
+        manager::dispose(&self.shared);
+    }
+
+    /// The current access token, or `null` when signed out.
+    #[wasm_bindgen(getter, js_name = accessToken)]
+    pub fn access_token(&self) -> Option<String> {
+        manager::access_token(&self.shared)
+    }
+
+    /// When the access token expires (epoch ms, skew-corrected), or `null`.
+    #[wasm_bindgen(getter, js_name = expiresAt)]
+    pub fn expires_at(&self) -> Option<f64> {
+        manager::expires_at(&self.shared)
+    }
+
+    /// The access token's payload, or `null`.
+    #[wasm_bindgen(getter)]
+    pub fn claims(&self) -> JsValue {
+        manager::claims(&self.shared)
+    }
+
+    /// The storage in effect: `"memory"`, `"session"` or `"local"` (after a
+    /// storage failure, `"memory"`); `null` once disposed.
+    #[wasm_bindgen(getter)]
+    pub fn storage(&self) -> Option<String> {
+        manager::storage_mode(&self.shared).map(String::from)
+    }
+}
+
+/// Decodes a JWT's payload (no signature check). Throws `TokenError` code
+/// `invalid_token` with `part` and `reason` when it does not decode.
+#[wasm_bindgen(js_name = decodeJwt)]
+pub fn decode_jwt(token: JsValue) -> Result<JsValue, JsValue> {
+    let Some(token) = token.as_string() else {
+        return Err(error::token_error(
+            "invalid_token",
+            "decodeJwt expects a string",
+        ));
+    };
+    let decoded = crate::core::decode(&token).map_err(|e| error::jwt_error(&e))?;
+    JSON::parse(&decoded.payload_json).map_err(|_| {
+        error::token_error(
+            "invalid_token",
+            "invalid token: the payload is not valid JSON",
+        )
+    })
+}
+
+#[cfg(test)]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

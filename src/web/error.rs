@@ -1,0 +1,150 @@
+//! `TokenError`: the one error type the package throws or rejects with.
+//!
+//! The class itself is defined in `js/index.js` (so that `err instanceof
+//! TokenError` works for the application) and registered here once the wasm
+//! module is initialised (`__setErrorClass`). Without a registered class (the
+//! raw wasm-bindgen glue, tests) errors are plain `Error`s with
+//! `name = "TokenError"` and the same fields, so `err.code` is always there.
+//!
+//! Codes are stable snake_case strings (documented in the README):
+//! `config`, `invalid_token`, `session_expired`, `refresh_failed`,
+//! `queue_full`, `queue_timeout`, `logged_out`, `disposed`, `no_session`.
+//!
+//! ```ignore
+//! return Err(error::token_error("disposed", "the token manager was disposed"));
+//! ```
+
+use std::cell::RefCell;
+
+use js_sys::{Array, Function, Reflect};
+use wasm_bindgen::prelude::*;
+
+use super::global::set;
+use crate::core::{ErrorCode, JwtError, Part};
+
+thread_local! {
+    /// The JS `TokenError` class registered by `js/index.js`.
+    static ERROR_CLASS: RefCell<Option<Function>> = const { RefCell::new(None) };
+}
+
+/// Registers the JS `TokenError` class; `new Class(code, message)` must
+/// produce an `Error` with `.code`. Called once by `js/index.js` after init.
+#[wasm_bindgen(js_name = __setErrorClass)]
+pub fn set_error_class(class: Function) {
+    ERROR_CLASS.with(|slot| {
+        if let Ok(mut slot) = slot.try_borrow_mut() {
+            *slot = Some(class);
+        }
+    });
+}
+
+/// A `TokenError` with `code` and `message`.
+pub(crate) fn token_error(code: &str, message: &str) -> JsValue {
+    let class = ERROR_CLASS.with(|slot| slot.try_borrow().ok().and_then(|c| c.clone()));
+    if let Some(class) = class {
+        let args = Array::of2(&JsValue::from_str(code), &JsValue::from_str(message));
+        if let Ok(err) = Reflect::construct(&class, &args) {
+            return err;
+        }
+    }
+    let err = js_sys::Error::new(message);
+    err.set_name("TokenError");
+    let err: JsValue = err.into();
+    set(&err, "code", &JsValue::from_str(code));
+    err
+}
+
+/// `TokenError` code `config` for option `option` (the JS name, e.g.
+/// `leadSeconds` or `refresh.url`); the message is `"<option>: <reason>"` and
+/// the error carries `option` as a field.
+pub(crate) fn config_error(option: &str, reason: &str) -> JsValue {
+    let mut message = String::with_capacity(option.len() + reason.len() + 2);
+    message.push_str(option);
+    message.push_str(": ");
+    message.push_str(reason);
+    let err = token_error("config", &message);
+    set(&err, "option", &JsValue::from_str(option));
+    err
+}
+
+/// The stable string for a core error code.
+pub(crate) fn code_str(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::SessionExpired => "session_expired",
+        ErrorCode::RefreshFailed => "refresh_failed",
+        ErrorCode::QueueFull => "queue_full",
+        ErrorCode::QueueTimeout => "queue_timeout",
+        ErrorCode::LoggedOut => "logged_out",
+    }
+}
+
+/// A human message for a core error code (requests rejected by the core).
+pub(crate) fn code_message(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::SessionExpired => {
+            "the session ended while the request waited for a token refresh"
+        }
+        ErrorCode::RefreshFailed => {
+            "the token refresh kept failing; the request was not sent again"
+        }
+        ErrorCode::QueueFull => "too many requests are waiting for a token refresh",
+        ErrorCode::QueueTimeout => "the request waited too long for a token refresh",
+        ErrorCode::LoggedOut => "the user logged out while the request waited",
+    }
+}
+
+/// A `TokenError` for a core error code.
+pub(crate) fn core_error(code: ErrorCode) -> JsValue {
+    token_error(code_str(code), code_message(code))
+}
+
+fn part_str(part: Part) -> &'static str {
+    match part {
+        Part::Header => "header",
+        Part::Payload => "payload",
+        Part::Signature => "signature",
+    }
+}
+
+/// `TokenError` code `invalid_token` for a JWT that does not decode, with
+/// `part` (`"header"`, `"payload"`, `"signature"` or `null`) and a stable
+/// `reason` (`wrong_part_count`, `empty_part`, `base64`, `utf8`, `json`,
+/// `not_object`, `bad_claim`, `exp_in_milliseconds`).
+pub(crate) fn jwt_error(error: &JwtError) -> JsValue {
+    let (part, reason, message): (Option<Part>, &str, &str) = match error {
+        JwtError::WrongPartCount { .. } => (
+            None,
+            "wrong_part_count",
+            "a JWT has exactly three dot-separated parts",
+        ),
+        JwtError::EmptyPart(p) => (Some(*p), "empty_part", "a JWT part is empty"),
+        JwtError::Base64(p) => (Some(*p), "base64", "a JWT part is not base64url"),
+        JwtError::Utf8(p) => (Some(*p), "utf8", "a JWT part is not UTF-8"),
+        JwtError::Json(p) => (Some(*p), "json", "a JWT part is not valid JSON"),
+        JwtError::NotObject(p) => (Some(*p), "not_object", "a JWT part is not a JSON object"),
+        JwtError::BadClaim { why, .. } => (Some(Part::Payload), "bad_claim", why),
+        JwtError::ExpInMilliseconds => (
+            Some(Part::Payload),
+            "exp_in_milliseconds",
+            "the exp claim looks like milliseconds, not seconds",
+        ),
+    };
+    let mut text = String::from("invalid token: ");
+    if let Some(p) = part {
+        text.push_str(part_str(p));
+        text.push_str(": ");
+    }
+    if let JwtError::BadClaim { claim, .. } = error {
+        text.push_str(claim);
+        text.push_str(" ");
+    }
+    text.push_str(message);
+    let err = token_error("invalid_token", &text);
+    let part_value = part.map_or(JsValue::NULL, |p| JsValue::from_str(part_str(p)));
+    set(&err, "part", &part_value);
+    set(&err, "reason", &JsValue::from_str(reason));
+    if let JwtError::BadClaim { claim, .. } = error {
+        set(&err, "claim", &JsValue::from_str(claim));
+    }
+    err
+}

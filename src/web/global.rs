@@ -1,0 +1,111 @@
+//! Small accessors for the global scope (`globalThis`), the wall clock and
+//! randomness.
+//!
+//! Everything goes through `globalThis` instead of `Window`, so the same code
+//! runs in a window, a worker (where `document`/`location` may be missing) and
+//! under test runners. Every property read is a `Reflect::get`, which turns a
+//! throwing getter (sandboxed iframes throw on `localStorage`) into an `Err`
+//! instead of an exception.
+
+use js_sys::{Object, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::core::Millis;
+
+/// `globalThis`.
+pub(crate) fn global() -> Object {
+    js_sys::global()
+}
+
+/// `globalThis[name]`, or `None` when missing, `undefined`/`null` or when the
+/// getter throws.
+pub(crate) fn global_get(name: &str) -> Option<JsValue> {
+    prop(&global(), name)
+}
+
+/// `obj[name]`, or `None` when it is `undefined`/`null` or the read throws.
+pub(crate) fn prop(obj: &JsValue, name: &str) -> Option<JsValue> {
+    if !obj.is_object() && !obj.is_function() {
+        return None;
+    }
+    match Reflect::get(obj, &JsValue::from_str(name)) {
+        Ok(v) if !v.is_undefined() && !v.is_null() => Some(v),
+        _ => None,
+    }
+}
+
+/// `obj[name]` as a string, if it is one.
+pub(crate) fn prop_str(obj: &JsValue, name: &str) -> Option<String> {
+    prop(obj, name).and_then(|v| v.as_string())
+}
+
+/// Sets `obj[name] = value`, ignoring failures (frozen objects): used only on
+/// objects this module created.
+pub(crate) fn set(obj: &JsValue, name: &str, value: &JsValue) {
+    let _ = Reflect::set(obj, &JsValue::from_str(name), value);
+}
+
+/// A fresh plain object with the given members.
+pub(crate) fn object(members: &[(&str, JsValue)]) -> JsValue {
+    let obj: JsValue = Object::new().into();
+    for (name, value) in members {
+        set(&obj, name, value);
+    }
+    obj
+}
+
+/// `Date.now()` as epoch milliseconds (clamped to 0 for a nonsensical clock).
+pub(crate) fn now_ms() -> Millis {
+    let now = js_sys::Date::now();
+    if now.is_finite() && now > 0.0 {
+        now as Millis
+    } else {
+        0
+    }
+}
+
+/// A 64-bit seed for the core's PRNG, from `crypto.getRandomValues` when it
+/// exists, else from `Math.random` (jitter and backoff only need spread, not
+/// secrecy).
+pub(crate) fn random_seed() -> u64 {
+    if let Some(crypto) = global_get("crypto") {
+        if let Some(get) =
+            prop(&crypto, "getRandomValues").and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        {
+            let words = js_sys::Uint32Array::new_with_length(2);
+            if get.call1(&crypto, &words).is_ok() {
+                return (u64::from(words.get_index(0)) << 32) | u64::from(words.get_index(1));
+            }
+        }
+    }
+    let hi = (js_sys::Math::random() * 4_294_967_296.0) as u64;
+    let lo = (js_sys::Math::random() * 4_294_967_296.0) as u64;
+    (hi << 32) ^ lo
+}
+
+/// `location.href` of the global scope (page or worker), if there is one.
+pub(crate) fn location_href() -> Option<String> {
+    global_get("location").and_then(|loc| prop_str(&loc, "href"))
+}
+
+/// The origin of the page (or worker) this code runs in.
+pub(crate) fn own_origin() -> Option<String> {
+    global_get("location").and_then(|loc| prop_str(&loc, "origin"))
+}
+
+/// The origin of `url` resolved against the page, or `None` when it does not
+/// parse or has an opaque origin (`data:`, `blob:` of another origin, …).
+pub(crate) fn origin_of(url: &str) -> Option<String> {
+    let parsed = match location_href() {
+        Some(base) => web_sys::Url::new_with_base(url, &base),
+        None => web_sys::Url::new(url),
+    }
+    .ok()?;
+    let origin = parsed.origin();
+    if origin == "null" || origin.is_empty() {
+        None
+    } else {
+        Some(origin)
+    }
+}

@@ -1,0 +1,670 @@
+//! The manager: owns one core [`Session`] and carries out its outputs.
+//!
+//! Every entry point follows the same shape: borrow the state, feed one
+//! [`Input`] to the core, collect its outputs, release the borrow, then do the
+//! I/O (fetch, storage, listeners, navigation). No `RefCell` borrow is ever
+//! held across an `.await` or while application code runs, so listeners and
+//! the injected `fetch` may call back into the manager.
+//!
+//! Hook points for the other browser modules (each is ONE function here):
+//! - [`drafts_and_redirect`]: the session is over (drafts are saved there,
+//!   then the login redirect happens);
+//! - [`after_sign_in`]: `setSession` succeeded (drafts are restored there);
+//! - [`broadcast`]: tell the other tabs (cross-tab module);
+//! - [`run_refresh`]: the whole refresh path (the cross-tab module wraps it
+//!   in a Web Lock).
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use js_sys::{Function, Promise, JSON};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::Response;
+
+use super::error::{config_error, core_error, jwt_error, token_error};
+use super::events::{self, Emitter};
+use super::fetch::{self, Captured};
+use super::global::{global_get, now_ms, prop, prop_str, random_seed};
+use super::listen::{listen_all, Listener};
+use super::options::{self, Transport, WebOptions};
+use super::storage::Store;
+use super::timer::Timer;
+use super::transport;
+use crate::core::{
+    Config, Event, Input, Millis, Output, RequestId, Session, SessionEndReason, TabMessage,
+    TokenSet,
+};
+
+/// The manager's state; `None` once disposed.
+pub(crate) type Shared = Rc<RefCell<Option<Inner>>>;
+
+/// Activity is reported to the core at most this often.
+const ACTIVITY_THROTTLE_MS: Millis = 1_000;
+
+/// Everything one manager holds.
+pub(crate) struct Inner {
+    pub(crate) session: Session,
+    pub(crate) options: WebOptions,
+    pub(crate) store: Store,
+    pub(crate) timer: Timer,
+    pub(crate) emitter: Emitter,
+    requests: BTreeMap<RequestId, Pending>,
+    next_request: RequestId,
+    refresh_waiters: Vec<(Function, Function)>,
+    /// DOM listeners (wake-ups, activity); removed when dropped.
+    pub(crate) listeners: Vec<Listener>,
+    last_activity: Millis,
+}
+
+/// One `auth.fetch` call in flight.
+struct Pending {
+    captured: Captured,
+    resolve: Function,
+    reject: Function,
+    /// The response of the latest attempt, delivered on `Output::Deliver`.
+    response: Option<Response>,
+}
+
+impl Drop for Inner {
+    /// Whatever is still waiting when the manager goes away (dispose, or the
+    /// app dropping it) is rejected with `disposed` instead of hanging.
+    fn drop(&mut self) {
+        let has_waiters = !self.requests.is_empty() || !self.refresh_waiters.is_empty();
+        if !has_waiters {
+            return;
+        }
+        let err = token_error("disposed", "the token manager was disposed");
+        for (_, pending) in std::mem::take(&mut self.requests) {
+            settle(&pending.reject, &err);
+        }
+        for (_, reject) in self.refresh_waiters.drain(..) {
+            settle(&reject, &err);
+        }
+    }
+}
+
+/// Runs `f` on the live state; `None` when disposed (or, defensively, when
+/// the state is already borrowed).
+pub(crate) fn with<R>(rc: &Shared, f: impl FnOnce(&mut Inner) -> R) -> Option<R> {
+    let mut guard = rc.try_borrow_mut().ok()?;
+    guard.as_mut().map(f)
+}
+
+fn settle(f: &Function, value: &JsValue) {
+    let _ = f.call1(&JsValue::UNDEFINED, value);
+}
+
+/// A promise with its resolve and reject functions.
+fn new_promise() -> (Promise, Function, Function) {
+    let mut slots: Option<(Function, Function)> = None;
+    let promise = Promise::new(&mut |resolve, reject| slots = Some((resolve, reject)));
+    // The executor runs synchronously, so the slots are always filled; the
+    // fallback (calling `undefined` fails quietly) only avoids a panic path.
+    let (resolve, reject) = slots.unwrap_or_else(|| {
+        (
+            JsValue::UNDEFINED.unchecked_into(),
+            JsValue::UNDEFINED.unchecked_into(),
+        )
+    });
+    (promise, resolve, reject)
+}
+
+fn disposed_error() -> JsValue {
+    token_error("disposed", "the token manager was disposed")
+}
+
+/// Creates a manager from the JS options object (validated here, throwing
+/// `TokenError` code `config`), resumes a stored session and installs the
+/// wake-up and activity listeners.
+pub(crate) fn create(options_value: &JsValue) -> Result<Shared, JsValue> {
+    let (raw, options) = options::parse(options_value)?;
+    let config = Config::from_raw(&raw).map_err(|e| config_error(e.option, e.reason))?;
+    let idle_tracking = config.idle_timeout_ms > 0;
+    let (mut store, open_warning) = Store::open(options.storage, &options.storage_key);
+    let (stored, load_warning) = store.load();
+    let inner = Inner {
+        session: Session::new(config, random_seed()),
+        options,
+        store,
+        timer: Timer::default(),
+        emitter: Emitter::default(),
+        requests: BTreeMap::new(),
+        next_request: 1,
+        refresh_waiters: Vec::new(),
+        listeners: Vec::new(),
+        last_activity: 0,
+    };
+    let rc: Shared = Rc::new(RefCell::new(Some(inner)));
+
+    let weak = Rc::downgrade(&rc);
+    let wake = move || {
+        if let Some(rc) = weak.upgrade() {
+            feed(&rc, Input::Wake);
+        }
+    };
+    let mut listeners = listen_all(
+        &["pageshow", "focus", "online"],
+        &["visibilitychange"],
+        wake,
+    );
+    if idle_tracking {
+        let weak = Rc::downgrade(&rc);
+        let activity = move || {
+            if let Some(rc) = weak.upgrade() {
+                note_activity(&rc);
+            }
+        };
+        listeners.extend(listen_all(
+            &["pointerdown", "pointermove", "keydown"],
+            &[],
+            activity,
+        ));
+    }
+    // Cross-tab (BroadcastChannel, `storage` events) installs its listeners here.
+    with(&rc, |inner| inner.listeners = listeners);
+
+    for code in [open_warning, load_warning].into_iter().flatten() {
+        emit_warning(&rc, code, events::warning_message(code));
+    }
+    if let Some(stored) = stored {
+        feed(&rc, Input::Restore(stored));
+    }
+    Ok(rc)
+}
+
+/// Feeds one input, carries out the resulting outputs and re-arms the timer.
+pub(crate) fn feed(rc: &Shared, input: Input) {
+    let outputs = with(rc, |inner| {
+        inner.session.handle(input, now_ms());
+        let mut outputs = Vec::new();
+        while let Some(output) = inner.session.poll_output() {
+            outputs.push(output);
+        }
+        outputs
+    });
+    for output in outputs.unwrap_or_default() {
+        execute(rc, output);
+    }
+    sync_timer(rc);
+}
+
+/// Arms the one timer for the core's next deadline.
+fn sync_timer(rc: &Shared) {
+    let weak = Rc::downgrade(rc);
+    with(rc, |inner| {
+        let deadline = inner.session.poll_timeout();
+        inner.timer.sync(deadline, now_ms(), move || {
+            if let Some(rc) = weak.upgrade() {
+                timer_fired(&rc);
+            }
+        });
+    });
+}
+
+fn timer_fired(rc: &Shared) {
+    if with(rc, |inner| inner.timer.fired(now_ms())).unwrap_or(false) {
+        feed(rc, Input::TimerFired);
+    } else {
+        sync_timer(rc); // a chained long delay, or the clock moved back
+    }
+}
+
+/// Reports user activity (throttled) for the idle timeout.
+pub(crate) fn note_activity(rc: &Shared) {
+    let now = now_ms();
+    let due = with(rc, |inner| {
+        let due = now.saturating_sub(inner.last_activity) >= ACTIVITY_THROTTLE_MS;
+        if due {
+            inner.last_activity = now;
+        }
+        due
+    });
+    if due == Some(true) {
+        feed(rc, Input::UserActivity);
+    }
+}
+
+/// Carries out one core output. Called without any borrow held.
+fn execute(rc: &Shared, output: Output) {
+    match output {
+        Output::Send { id, token } => {
+            wasm_bindgen_futures::spawn_local(send_request(rc.clone(), id, token));
+        }
+        Output::Deliver { id } => {
+            if let Some(pending) = with(rc, |inner| inner.requests.remove(&id)).flatten() {
+                match &pending.response {
+                    Some(response) => settle(&pending.resolve, response),
+                    None => settle(
+                        &pending.reject,
+                        &js_sys::TypeError::new("no response to deliver"),
+                    ),
+                }
+            }
+        }
+        Output::Reject { id, code } => {
+            if let Some(pending) = with(rc, |inner| inner.requests.remove(&id)).flatten() {
+                settle(&pending.reject, &core_error(code));
+            }
+        }
+        Output::StartRefresh {
+            attempt,
+            refresh_token,
+        } => {
+            wasm_bindgen_futures::spawn_local(run_refresh(rc.clone(), attempt, refresh_token));
+        }
+        Output::Persist(session) => {
+            if let Some(Some(code)) = with(rc, |inner| inner.store.save(session.as_ref())) {
+                emit_warning(rc, code, events::warning_message(code));
+            }
+        }
+        Output::Broadcast(message) => broadcast(rc, &message),
+        Output::Emit(event) => {
+            settle_refresh_waiters(rc, &event);
+            let (name, payload) = events::payload(&event);
+            let targets = with(rc, |inner| inner.emitter.targets(name)).unwrap_or_default();
+            events::call_all(&targets, &payload);
+        }
+        Output::SessionOver { reason, redirect } => drafts_and_redirect(rc, reason, redirect),
+    }
+}
+
+/// Sends (or re-sends) request `id` and reports the response to the core.
+async fn send_request(rc: Shared, id: RequestId, token: Option<Rc<str>>) {
+    let prepared = with(&rc, |inner| {
+        let pending = inner.requests.get(&id)?;
+        Some((
+            fetch::prepare(&pending.captured, token.as_deref()),
+            inner.options.fetch.clone(),
+        ))
+    })
+    .flatten();
+    let Some((request, fetch_fn)) = prepared else {
+        return;
+    };
+    let result = match request {
+        Ok(request) => fetch::send(&fetch_fn, &request).await,
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(response) => {
+            let status = response.status();
+            let bearer_error = if status == 401 {
+                fetch::bearer_error(&response)
+            } else {
+                None
+            };
+            let known = with(&rc, |inner| {
+                let renew_header = inner.options.renew_header.clone();
+                let pending = inner.requests.get_mut(&id)?;
+                // Only a response from an origin that may see tokens can renew one.
+                let renewed = match (&renew_header, pending.captured.attach) {
+                    (Some(name), true) => fetch::header(&response, name).filter(|t| !t.is_empty()),
+                    _ => None,
+                };
+                pending.response = Some(response);
+                Some(renewed)
+            })
+            .flatten();
+            if let Some(renewed_token) = known {
+                feed(
+                    &rc,
+                    Input::Response {
+                        id,
+                        status,
+                        bearer_error,
+                        renewed_token,
+                    },
+                );
+            }
+        }
+        Err(error) => {
+            // A network error or abort: the caller gets it as `fetch` would give it.
+            if let Some(pending) = with(&rc, |inner| inner.requests.remove(&id)).flatten() {
+                settle(&pending.reject, &error);
+                feed(&rc, Input::RequestGone { id });
+            }
+        }
+    }
+}
+
+/// The whole refresh path for one attempt: run the transport, report the
+/// outcome to the core. Cross-tab coordination wraps this in a Web Lock.
+pub(crate) async fn run_refresh(rc: Shared, attempt: u64, refresh_token: Option<Rc<str>>) {
+    let Some((transport, fetch_fn)) = with(&rc, |inner| {
+        (inner.options.transport.clone(), inner.options.fetch.clone())
+    }) else {
+        return;
+    };
+    let outcome = transport::refresh(&transport, &fetch_fn, refresh_token.as_deref()).await;
+    let input = match outcome {
+        Ok(tokens) => Input::RefreshSucceeded { attempt, tokens },
+        Err(failure) => Input::RefreshFailed { attempt, failure },
+    };
+    feed(&rc, input);
+}
+
+/// Tells the other tabs. Filled in by the cross-tab module (BroadcastChannel).
+pub(crate) fn broadcast(rc: &Shared, message: &TabMessage) {
+    // Cross-tab coordination is its own module; a single tab has nobody to tell.
+    let _ = (rc, message);
+}
+
+/// The session is over for good: save form drafts (drafts module), then, if
+/// the core asks for it and the app allows it, go to the login page with
+/// `?<returnParam>=<current path>`.
+pub(crate) fn drafts_and_redirect(rc: &Shared, reason: SessionEndReason, redirect: bool) {
+    // Drafts: save in-progress forms here, before navigating away.
+    let target = with(rc, |inner| {
+        let options = &inner.options;
+        // An explicit `logout({ redirect: true })` redirects even with `redirect: false`.
+        let wanted = redirect && (options.redirect || reason == SessionEndReason::Logout);
+        if !wanted {
+            return None;
+        }
+        login_target(options.login_url.as_deref()?, &options.return_param)
+    })
+    .flatten();
+    if let Some(url) = target {
+        if let Some(location) = global_get("location") {
+            if let Some(assign) =
+                prop(&location, "assign").and_then(|f| f.dyn_into::<Function>().ok())
+            {
+                let _ = assign.call1(&location, &JsValue::from_str(&url));
+            }
+        }
+    }
+}
+
+/// `loginUrl` with the current path as the return parameter; `None` when the
+/// URL does not parse or the page already is the login page (no loop).
+fn login_target(login_url: &str, return_param: &str) -> Option<String> {
+    let location = global_get("location")?;
+    let href = prop_str(&location, "href")?;
+    let url = web_sys::Url::new_with_base(login_url, &href).ok()?;
+    let here = prop_str(&location, "pathname").unwrap_or_default();
+    if url.pathname() == here && url.origin() == prop_str(&location, "origin").unwrap_or_default() {
+        return None;
+    }
+    let mut back = here;
+    back.push_str(&prop_str(&location, "search").unwrap_or_default());
+    back.push_str(&prop_str(&location, "hash").unwrap_or_default());
+    url.search_params().set(return_param, &back);
+    Some(url.href())
+}
+
+/// `setSession` succeeded. Drafts saved before a forced sign-out are restored here.
+fn after_sign_in(rc: &Shared) {
+    let _ = rc;
+}
+
+fn emit_warning(rc: &Shared, code: &str, message: &str) {
+    let payload = events::warning_payload(code, message);
+    let targets = with(rc, |inner| {
+        let targets = inner.emitter.targets("warning");
+        if targets.is_empty() {
+            inner.emitter.keep_warning(payload.clone());
+        }
+        targets
+    })
+    .unwrap_or_default();
+    events::call_all(&targets, &payload);
+}
+
+fn settle_refresh_waiters(rc: &Shared, event: &Event) {
+    let outcome: Result<(), JsValue> = match event {
+        Event::Refreshed { .. } => Ok(()),
+        Event::Error { code, detail } => Err(token_error(super::error::code_str(*code), detail)),
+        Event::SessionExpired { .. } => Err(token_error("session_expired", "the session is over")),
+        Event::Logout => Err(token_error("logged_out", "the user logged out")),
+        _ => return,
+    };
+    let waiters = with(rc, |inner| std::mem::take(&mut inner.refresh_waiters)).unwrap_or_default();
+    for (resolve, reject) in waiters {
+        match &outcome {
+            Ok(()) => settle(&resolve, &JsValue::UNDEFINED),
+            Err(error) => settle(&reject, error),
+        }
+    }
+}
+
+// ---- JS entry points (called from `super::TokenManager`) ----
+
+/// `auth.setSession({ accessToken, refreshToken?, expiresIn? })`.
+pub(crate) fn set_session(rc: &Shared, tokens: &JsValue) -> Result<(), JsValue> {
+    let cookie_mode = with(rc, |inner| {
+        matches!(
+            inner.options.transport,
+            Transport::Http {
+                format: options::Format::Cookie,
+                ..
+            }
+        )
+    })
+    .ok_or_else(disposed_error)?;
+    if !tokens.is_object() {
+        return Err(token_error(
+            "invalid_token",
+            "setSession needs { accessToken, refreshToken?, expiresIn? }",
+        ));
+    }
+    let either = |a: &str, b: &str| prop(tokens, a).or_else(|| prop(tokens, b));
+    let access_token = either("accessToken", "access_token")
+        .and_then(|v| v.as_string())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            token_error(
+                "invalid_token",
+                "setSession needs a non-empty accessToken string",
+            )
+        })?;
+    let refresh_token = match either("refreshToken", "refresh_token") {
+        None => None,
+        Some(v) => Some(v.as_string().filter(|s| !s.is_empty()).ok_or_else(|| {
+            token_error("invalid_token", "refreshToken must be a non-empty string")
+        })?),
+    };
+    let expires_in = match either("expiresIn", "expires_in") {
+        None => None,
+        Some(v) => Some(
+            v.as_f64()
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .ok_or_else(|| {
+                    token_error(
+                        "invalid_token",
+                        "expiresIn must be a finite number of seconds >= 0",
+                    )
+                })?,
+        ),
+    };
+    if expires_in.is_none() {
+        if let Err(error) = crate::core::decode(&access_token) {
+            return Err(jwt_error(&error));
+        }
+    }
+    // In cookie mode the refresh token must never live in JS.
+    let refresh_token = if cookie_mode { None } else { refresh_token };
+    feed(
+        rc,
+        Input::SetSession(TokenSet {
+            access_token,
+            refresh_token,
+            expires_in,
+        }),
+    );
+    after_sign_in(rc);
+    Ok(())
+}
+
+/// `auth.fetch(input, init)`.
+pub(crate) fn fetch(rc: &Shared, input: &JsValue, init: &JsValue) -> Promise {
+    let (promise, resolve, reject) = new_promise();
+    let Some(allowed) = with(rc, |inner| inner.options.allowed_origins.clone()) else {
+        settle(&reject, &disposed_error());
+        return promise;
+    };
+    // Outside any borrow: building the Request may run app getters on `init`.
+    let captured = match fetch::capture(input, init, &allowed) {
+        Ok(captured) => captured,
+        Err(error) => {
+            settle(&reject, &error);
+            return promise;
+        }
+    };
+    note_activity(rc);
+    let (attach, replayable) = (captured.attach, captured.replayable);
+    let id = with(rc, |inner| {
+        let id = inner.next_request;
+        inner.next_request += 1;
+        inner.requests.insert(
+            id,
+            Pending {
+                captured,
+                resolve,
+                reject: reject.clone(),
+                response: None,
+            },
+        );
+        id
+    });
+    match id {
+        Some(id) => feed(
+            rc,
+            Input::RequestStarted {
+                id,
+                attach,
+                replayable,
+            },
+        ),
+        None => settle(&reject, &disposed_error()),
+    }
+    promise
+}
+
+/// `auth.on(name, listener)`: returns the unsubscribe function.
+pub(crate) fn on(rc: &Shared, name: &JsValue, listener: &JsValue) -> Result<Function, JsValue> {
+    let name = name
+        .as_string()
+        .and_then(|n| Emitter::known(&n))
+        .ok_or_else(|| {
+            config_error(
+                "event",
+                "unknown event name (refreshed, expiring, sessionExpired, logout, error, warning)",
+            )
+        })?;
+    let listener: Function = listener
+        .clone()
+        .dyn_into()
+        .map_err(|_| config_error("listener", "must be a function"))?;
+    let (id, early) = with(rc, |inner| {
+        let id = inner.emitter.add(name, listener.clone());
+        let early = if name == "warning" {
+            inner.emitter.take_warnings()
+        } else {
+            Vec::new()
+        };
+        (id, early)
+    })
+    .ok_or_else(disposed_error)?;
+    if !early.is_empty() {
+        // Delivered after `on` returns, like any other event.
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ =
+                wasm_bindgen_futures::JsFuture::from(Promise::resolve(&JsValue::UNDEFINED)).await;
+            for payload in &early {
+                events::call_all(std::slice::from_ref(&listener), payload);
+            }
+        });
+    }
+    let weak = Rc::downgrade(rc);
+    // Owned by the JS function (freed when it is garbage collected), so an
+    // unsubscribe kept after dispose() is still safe to call.
+    let off = Closure::<dyn FnMut()>::new(move || {
+        if let Some(rc) = weak.upgrade() {
+            with(&rc, |inner| inner.emitter.remove(id));
+        }
+    });
+    Ok(off.into_js_value().unchecked_into())
+}
+
+/// `auth.refresh()`: resolves when new tokens are in place, rejects with the
+/// refresh's error; joins a refresh already in flight.
+pub(crate) fn refresh(rc: &Shared) -> Promise {
+    let (promise, resolve, reject) = new_promise();
+    if with(rc, |inner| {
+        inner.refresh_waiters.push((resolve, reject.clone()))
+    })
+    .is_none()
+    {
+        settle(&reject, &disposed_error());
+        return promise;
+    }
+    feed(rc, Input::RefreshRequested);
+    // The core did not start (or join) a refresh: settle now instead of hanging.
+    let leftovers = with(rc, |inner| {
+        if inner.session.refreshing() {
+            return (Vec::new(), true);
+        }
+        (
+            std::mem::take(&mut inner.refresh_waiters),
+            inner.session.access_token().is_some(),
+        )
+    });
+    if let Some((waiters, signed_in)) = leftovers {
+        for (resolve, reject) in waiters {
+            if signed_in {
+                settle(&resolve, &JsValue::UNDEFINED);
+            } else {
+                settle(
+                    &reject,
+                    &token_error("no_session", "there is no session to refresh"),
+                );
+            }
+        }
+    }
+    promise
+}
+
+/// `auth.logout({ redirect? })`: clears the tokens (memory and storage).
+pub(crate) fn logout(rc: &Shared, options: &JsValue) -> Promise {
+    if with(rc, |_| ()).is_none() {
+        return Promise::reject(&disposed_error());
+    }
+    let redirect = prop(options, "redirect")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    feed(rc, Input::Logout { redirect });
+    Promise::resolve(&JsValue::UNDEFINED)
+}
+
+/// `auth.dispose()`: stops timers and listeners, rejects what is waiting with
+/// `disposed`, drops the state.
+pub(crate) fn dispose(rc: &Shared) {
+    let taken = rc.try_borrow_mut().ok().and_then(|mut guard| guard.take());
+    drop(taken); // Inner's Drop rejects what is pending; Timer/Listener drops clear the rest.
+}
+
+/// `auth.accessToken`.
+pub(crate) fn access_token(rc: &Shared) -> Option<String> {
+    with(rc, |inner| inner.session.access_token().map(String::from)).flatten()
+}
+
+/// `auth.expiresAt` (epoch ms).
+pub(crate) fn expires_at(rc: &Shared) -> Option<f64> {
+    with(rc, |inner| inner.session.expires_at().map(|v| v as f64)).flatten()
+}
+
+/// `auth.claims`: the access token's payload object, or `null`.
+pub(crate) fn claims(rc: &Shared) -> JsValue {
+    let token = access_token(rc);
+    token
+        .and_then(|t| crate::core::decode(&t).ok())
+        .and_then(|d| JSON::parse(&d.payload_json).ok())
+        .unwrap_or(JsValue::NULL)
+}
+
+/// `auth.storage`: the storage mode in effect (`"memory"` after a fallback).
+pub(crate) fn storage_mode(rc: &Shared) -> Option<&'static str> {
+    with(rc, |inner| inner.store.mode().as_str())
+}
