@@ -1,6 +1,8 @@
 //! Decode vectors for `tokenwarden::core::jwt`: the RFC 7519 §3.1 example,
 //! well-formed variants, every error variant, and a proptest that no input
 //! panics and well-formed tokens round-trip.
+// Host-only: wasm-pack builds every test target for wasm32; proptest cannot.
+#![cfg(not(target_arch = "wasm32"))]
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
@@ -213,7 +215,6 @@ fn exp_in_milliseconds_is_its_own_error() {
 #[test]
 fn error_codes_are_stable() {
     let codes = [
-        (JwtError::NotString, "not_string"),
         (JwtError::WrongPartCount { found: 2 }, "wrong_part_count"),
         (JwtError::EmptyPart(Part::Header), "empty_part"),
         (JwtError::Base64(Part::Payload), "invalid_base64"),

@@ -98,8 +98,6 @@ pub struct DecodedJwt {
 /// Why a token does not decode. Each variant names the part.
 #[derive(Clone, Debug, PartialEq)]
 pub enum JwtError {
-    /// The value given is not a string (used by the JS boundary).
-    NotString,
     /// Not exactly three dot-separated parts.
     WrongPartCount {
         /// How many parts there were.
@@ -130,7 +128,6 @@ impl JwtError {
     /// Stable snake_case code for JS (`TokenError.code`).
     pub fn code(&self) -> &'static str {
         match self {
-            JwtError::NotString => "not_string",
             JwtError::WrongPartCount { .. } => "wrong_part_count",
             JwtError::EmptyPart(_) => "empty_part",
             JwtError::Base64(_) => "invalid_base64",
@@ -151,14 +148,13 @@ impl JwtError {
             | JwtError::Json(p)
             | JwtError::NotObject(p) => Some(*p),
             JwtError::BadClaim { .. } | JwtError::ExpInMilliseconds => Some(Part::Payload),
-            JwtError::NotString | JwtError::WrongPartCount { .. } => None,
+            JwtError::WrongPartCount { .. } => None,
         }
     }
 
     /// A short English message (static, so no formatting code in the wasm).
     pub fn message(&self) -> &'static str {
         match self {
-            JwtError::NotString => "token is not a string",
             JwtError::WrongPartCount { .. } => {
                 "token does not have exactly three dot-separated parts"
             }
@@ -289,7 +285,7 @@ mod tests {
         assert_eq!(JwtError::Base64(Part::Header).code(), "invalid_base64");
         assert_eq!(JwtError::Base64(Part::Header).part(), Some(Part::Header));
         assert_eq!(JwtError::ExpInMilliseconds.part(), Some(Part::Payload));
-        assert_eq!(JwtError::NotString.part(), None);
+        assert_eq!(JwtError::WrongPartCount { found: 1 }.part(), None);
     }
 
     #[test]

@@ -5,10 +5,61 @@
 //! CONTRACT (shared with `crate::web`): the types in this file are the
 //! interface between the pure core and the browser layer. Change them only
 //! together with the browser layer.
+//!
+//! # Rules (each covered by `tests/core_session.rs` / `tests/core_props.rs`)
+//!
+//! - **Single flight.** At most one refresh attempt is in flight. A 401 on
+//!   a request sent with the *current* token starts a refresh (or joins the
+//!   one running) and parks the request in the queue; a 401 on a request
+//!   sent with an *older* token is re-sent with the current one, no refresh.
+//! - **Exactly one outcome.** Every queued request leaves the queue through
+//!   exactly one `Send` (release) or one `Reject` (`queue_full`,
+//!   `queue_timeout`, `refresh_failed`, `session_expired`, `logged_out`) —
+//!   or silently when the browser layer reports it gone (`RequestGone`).
+//! - **One retry.** A request is re-sent at most once; its next 401 is
+//!   delivered to the caller as it is.
+//! - **Refresh first.** A request about to leave with an expired token (or
+//!   one within `expiry_margin`) waits for a refresh instead.
+//! - **No refresh for** 403, nor for a 401 whose `WWW-Authenticate` says
+//!   `insufficient_scope` (or any error other than `invalid_token`).
+//! - **Non-replayable requests** (body could not be captured) are sent once;
+//!   their 401 goes to the caller, but still starts a refresh so that the
+//!   next requests get a good token.
+//! - **Requests without a token** (`attach: false`, other origins) are sent
+//!   at once, never queued, and their responses always delivered.
+//! - **Failures.** `Rejected` ends the session — except when a *proactive*
+//!   refresh (nobody waiting) is rejected while the access token is still
+//!   valid: then no more refreshes are tried, the token is used until it
+//!   expires, and the session ends then (warning `refresh_token_rejected`);
+//!   new tokens from another tab revive it. `Transient` failures are retried
+//!   `retry_attempts` times per burst with backoff (queued requests keep
+//!   waiting, up to `queue_timeout`), then queued requests are rejected with
+//!   `refresh_failed` and a cooldown starts (401s are delivered meanwhile);
+//!   the next proactive attempt comes after the cooldown. Transient failures
+//!   never end the session, even once the access token has expired: the
+//!   refresh token may be fine and the server merely down.
+//! - **Idle** (`idle_timeout`, off by default): after that long without
+//!   `UserActivity` no refresh starts; the session ends (`Idle`) when the
+//!   access token expires; activity before that resumes refreshing.
+//! - **Max session** (`max_session`, off by default): the session ends at
+//!   `started_at + max_session` whatever the refreshes did.
+//! - **Rotation first.** On new tokens the first outputs are `Persist`,
+//!   then `Broadcast` (not for tokens that came from another tab), then
+//!   `Emit(Refreshed)`, and only then are queued requests released.
+//! - **Timers.** Many logical timers (proactive refresh, backoff, cooldown,
+//!   queue timeouts, idle, expiry, max session) share one deadline,
+//!   [`Session::poll_timeout`]. It is an absolute time that can lie far
+//!   beyond 2^31−1 ms: the browser layer chains `setTimeout`s (see
+//!   [`schedule::timer_delay_ms`]). Every input first processes whatever is
+//!   due at its `now_ms`, so late timers (background tabs, sleep) are caught
+//!   up by any input, and `Wake` exists just for that.
 
+use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
-use super::Millis;
+use super::jwt::{self, Claims, DecodedJwt, JwtError};
+use super::schedule;
+use super::{Config, Millis};
 
 /// Identifies one `auth.fetch` call for its whole life (first send, queueing,
 /// retry). Chosen by the browser layer; unique among live requests.
@@ -221,61 +272,926 @@ pub enum Output {
     },
 }
 
+/// Warning codes carried by [`Event::Warning`] (documented in docs/core.md).
+pub mod warning {
+    /// `lead + jitter` ≥ token lifetime: refreshing at 62.5–75 % of the lifetime.
+    pub const LEAD_EXCEEDS_LIFETIME: &str = "lead_exceeds_lifetime";
+    /// Lifetime shorter than the minimum refresh interval: the proactive
+    /// refresh comes after expiry; requests refresh on demand meanwhile.
+    pub const LIFETIME_BELOW_MIN_INTERVAL: &str = "lifetime_below_min_interval";
+    /// No `expires_in` and no usable `exp`: no proactive refresh (401s still refresh).
+    pub const TOKEN_WITHOUT_EXP: &str = "token_without_exp";
+    /// The access token's `exp` looks like milliseconds: ignored.
+    pub const EXP_IN_MILLISECONDS: &str = "exp_in_milliseconds";
+    /// The access token is a JWT with a malformed registered claim: treated as opaque.
+    pub const TOKEN_CLAIMS_INVALID: &str = "token_claims_invalid";
+    /// `expires_in` negative, not finite or over 10 years: ignored.
+    pub const INVALID_EXPIRES_IN: &str = "invalid_expires_in";
+    /// Clock skew estimated from `iat` exceeded the bound (24 h) and was clamped.
+    pub const CLOCK_SKEW_CLAMPED: &str = "clock_skew_clamped";
+    /// A renewed token from a response header did not decode or did not
+    /// expire later than the current one: ignored.
+    pub const RENEWED_TOKEN_IGNORED: &str = "renewed_token_ignored";
+    /// A proactive refresh was rejected while the access token is valid: no
+    /// more refreshes; the session ends when the access token expires.
+    pub const REFRESH_TOKEN_REJECTED: &str = "refresh_token_rejected";
+    /// `auth.refresh()` was called with no way to refresh (no session, no
+    /// refresh token and no `refresh_without_token`).
+    pub const REFRESH_UNAVAILABLE: &str = "refresh_unavailable";
+}
+
+impl ErrorCode {
+    /// Stable snake_case code, as shown to JS.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::SessionExpired => "session_expired",
+            ErrorCode::RefreshFailed => "refresh_failed",
+            ErrorCode::QueueFull => "queue_full",
+            ErrorCode::QueueTimeout => "queue_timeout",
+            ErrorCode::LoggedOut => "logged_out",
+        }
+    }
+}
+
+impl SessionEndReason {
+    /// Stable snake_case name (`refresh_rejected`, `idle`, `max_session`, `expired`, `logout`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionEndReason::RefreshRejected => "refresh_rejected",
+            SessionEndReason::Idle => "idle",
+            SessionEndReason::MaxSession => "max_session",
+            SessionEndReason::Expired => "expired",
+            SessionEndReason::Logout => "logout",
+        }
+    }
+}
+
+/// The tokens in force.
+#[derive(Debug)]
+struct Current {
+    access: Rc<str>,
+    refresh: Option<Rc<str>>,
+    /// Local expiry, `None` when unknown (opaque token without `expires_in`).
+    expires_at: Option<Millis>,
+    /// When we got them (start of the lifetime for the schedule).
+    received_at: Millis,
+    started_at: Millis,
+    decoded: Option<DecodedJwt>,
+    /// The refresh endpoint rejected a proactive refresh: no more attempts.
+    refresh_dead: bool,
+}
+
+/// The refresh operation (one burst of attempts).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flight {
+    Idle,
+    /// `StartRefresh { attempt }` is out, waiting for its result.
+    Running(u64),
+    /// The last attempt failed transiently; the next one starts at this time.
+    Backoff(Millis),
+}
+
+/// A tracked request (`attach: true`).
+#[derive(Debug)]
+struct Request {
+    replayable: bool,
+    /// Token generation it was last sent with.
+    sent_gen: u64,
+    /// It has used its one retry (or is queued for it).
+    retried: bool,
+    /// In the queue until this deadline.
+    queued_until: Option<Millis>,
+}
+
 /// The state machine. See the module docs for the rules.
 #[derive(Debug)]
 pub struct Session {
-    // Fields are private to the core; the implementation owns them.
-    #[allow(dead_code)]
-    config: super::Config,
-    #[allow(dead_code)]
+    config: Config,
     rng: u64,
+    cur: Option<Current>,
+    /// Bumped on every change of tokens (including sign-out), so a request
+    /// knows whether it was sent with the current token.
+    generation: u64,
+    /// The session ended (logout, rejection, …): in `refresh_without_token`
+    /// mode, no tokenless refresh until a new session starts.
+    ended: bool,
+    flight: Flight,
+    /// The refresh running was asked for by requests (not just the timer):
+    /// new requests wait for it instead of going out with the old token.
+    reactive: bool,
+    attempt: u64,
+    /// Transient failures in the current burst.
+    failures: u32,
+    cooldown_until: Option<Millis>,
+    refresh_at: Option<Millis>,
+    last_activity: Millis,
+    idle: bool,
+    requests: BTreeMap<RequestId, Request>,
+    queue: VecDeque<RequestId>,
+    out: VecDeque<Output>,
 }
 
 impl Session {
     /// A signed-out session. `seed` feeds the jitter/backoff PRNG (the browser
     /// layer seeds it from `crypto.getRandomValues`; tests pick a constant).
-    pub fn new(config: super::Config, seed: u64) -> Self {
-        Session { config, rng: seed }
+    pub fn new(config: Config, seed: u64) -> Self {
+        Session {
+            config,
+            rng: seed,
+            cur: None,
+            generation: 0,
+            ended: false,
+            flight: Flight::Idle,
+            reactive: false,
+            attempt: 0,
+            failures: 0,
+            cooldown_until: None,
+            refresh_at: None,
+            last_activity: 0,
+            idle: false,
+            requests: BTreeMap::new(),
+            queue: VecDeque::new(),
+            out: VecDeque::new(),
+        }
     }
 
-    /// Feed one input at `now_ms`.
+    /// Feed one input at `now_ms`. Whatever was due at `now_ms` is processed
+    /// first (and again after the input, for what the input made due).
     pub fn handle(&mut self, input: Input, now_ms: Millis) {
-        let _ = (input, now_ms);
-        unimplemented!("core engine: issue 8")
+        let now = now_ms;
+        self.process_due(now);
+        match input {
+            Input::SetSession(tokens) => self.set_session(tokens, now),
+            Input::Restore(stored) => self.adopt(stored, now, false),
+            Input::RequestStarted {
+                id,
+                attach,
+                replayable,
+            } => self.request_started(id, attach, replayable, now),
+            Input::Response {
+                id,
+                status,
+                bearer_error,
+                renewed_token,
+            } => self.response(id, status, bearer_error, renewed_token, now),
+            Input::RequestGone { id } => {
+                if let Some(r) = self.requests.remove(&id) {
+                    if r.queued_until.is_some() {
+                        self.queue.retain(|q| *q != id);
+                    }
+                }
+            }
+            Input::RefreshRequested => self.refresh_requested(now),
+            Input::RefreshSucceeded { attempt, tokens } => {
+                if self.flight == Flight::Running(attempt) {
+                    self.refresh_succeeded(tokens, now);
+                }
+            }
+            Input::RefreshFailed { attempt, failure } => {
+                if self.flight == Flight::Running(attempt) {
+                    self.refresh_failed(failure, now);
+                }
+            }
+            Input::TimerFired | Input::Wake => {}
+            Input::UserActivity => {
+                self.last_activity = now;
+                if self.idle {
+                    self.idle = false;
+                    self.refresh_at = self.plan(now).0;
+                }
+            }
+            Input::FromTab(TabMessage::Tokens(stored)) => {
+                if self.is_newer(&stored) {
+                    self.adopt(stored, now, true);
+                }
+            }
+            Input::FromTab(TabMessage::LoggedOut { reason }) => {
+                if self.cur.is_some() || !self.queue.is_empty() || self.flight != Flight::Idle {
+                    self.end_session(reason, true, false);
+                }
+                self.ended = true;
+            }
+            Input::Logout { redirect } => {
+                self.end_session(SessionEndReason::Logout, redirect, true)
+            }
+        }
+        self.process_due(now);
     }
 
     /// Next output, or `None` when drained.
     pub fn poll_output(&mut self) -> Option<Output> {
-        None
+        self.out.pop_front()
     }
 
-    /// When `Input::TimerFired` is next due (epoch ms), if anything is armed.
+    /// When `Input::TimerFired` is next due (epoch ms), if anything is armed:
+    /// the earliest of all logical timers.
     pub fn poll_timeout(&self) -> Option<Millis> {
-        None
+        let mut next: Option<Millis> = None;
+        let mut arm = |t: Option<Millis>| {
+            if let Some(t) = t {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        };
+        for id in &self.queue {
+            arm(self.requests.get(id).and_then(|r| r.queued_until));
+        }
+        arm(self.cooldown_until);
+        match self.flight {
+            Flight::Backoff(at) => arm(Some(at)),
+            Flight::Idle => {
+                arm(self.refresh_at);
+                arm(self.expiry_end_at());
+            }
+            Flight::Running(_) => {}
+        }
+        if let Some(c) = &self.cur {
+            arm(self.max_session_end(c));
+            if self.config.idle_timeout_ms > 0 && !self.idle {
+                arm(Some(
+                    self.last_activity
+                        .saturating_add(self.config.idle_timeout_ms),
+                ));
+            }
+        }
+        next
     }
 
     /// The current access token, if signed in.
     pub fn access_token(&self) -> Option<&str> {
-        None
+        self.cur.as_ref().map(|c| &*c.access)
     }
 
-    /// Local expiry of the access token (epoch ms), if signed in.
+    /// Local expiry of the access token (epoch ms), if signed in and known.
     pub fn expires_at(&self) -> Option<Millis> {
-        None
+        self.cur.as_ref().and_then(|c| c.expires_at)
     }
 
     /// When the proactive refresh is scheduled (epoch ms), if it is.
     pub fn refresh_at(&self) -> Option<Millis> {
-        None
+        self.refresh_at
     }
 
-    /// The current session as it would be persisted / broadcast.
+    /// The current session as it would be persisted / broadcast
+    /// (`expires_at` is 0 when the expiry is unknown).
     pub fn stored(&self) -> Option<StoredSession> {
-        None
+        self.cur.as_ref().map(|c| StoredSession {
+            access_token: c.access.as_ref().into(),
+            refresh_token: c.refresh.as_ref().map(|r| r.as_ref().into()),
+            expires_at: c.expires_at.unwrap_or(0),
+            started_at: c.started_at,
+        })
     }
 
-    /// Whether a refresh is in flight.
+    /// Whether a refresh is under way: an attempt in flight, or a failed
+    /// attempt waiting for its backoff to retry.
     pub fn refreshing(&self) -> bool {
-        false
+        self.flight != Flight::Idle
+    }
+
+    /// The attempt id of the refresh in flight, if one is. After feeding
+    /// `FromTab(Tokens)` (e.g. state re-read under the refresh lock), a
+    /// changed or absent id means the attempt is superseded: do not fetch.
+    pub fn refresh_attempt(&self) -> Option<u64> {
+        match self.flight {
+            Flight::Running(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// Whether a session is active (there is an access token).
+    pub fn is_signed_in(&self) -> bool {
+        self.cur.is_some()
+    }
+
+    /// Claims of the access token when it is a JWT (for `auth.claims`).
+    pub fn claims(&self) -> Option<&Claims> {
+        self.cur
+            .as_ref()
+            .and_then(|c| c.decoded.as_ref())
+            .map(|d| &d.claims)
+    }
+
+    /// The access token's payload JSON when it is a JWT (for `auth.claims`).
+    pub fn payload_json(&self) -> Option<&str> {
+        self.cur
+            .as_ref()
+            .and_then(|c| c.decoded.as_ref())
+            .map(|d| d.payload_json.as_str())
+    }
+
+    /// Requests waiting for a refresh.
+    pub fn queued_len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Whether no refresh will start before this time because a burst of
+    /// attempts failed (`Some(end)` during the cooldown).
+    pub fn cooldown_until(&self) -> Option<Millis> {
+        self.cooldown_until
+    }
+
+    /// The validated configuration in use.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    // ----- inputs -------------------------------------------------------
+
+    fn set_session(&mut self, tokens: TokenSet, now: Millis) {
+        self.ended = false;
+        self.idle = false;
+        self.last_activity = now;
+        self.reset_refresh();
+        let (cur, warnings) = self.install(tokens, None, now, now);
+        self.cur = Some(cur);
+        self.tokens_changed(now, false, warnings);
+    }
+
+    /// Take tokens from storage (`Restore`) or another tab.
+    fn adopt(&mut self, s: StoredSession, now: Millis, from_tab: bool) {
+        self.ended = false;
+        if !from_tab {
+            self.idle = false;
+            self.last_activity = now;
+        }
+        self.reset_refresh();
+        let decoded = jwt::decode(&s.access_token).ok();
+        self.cur = Some(Current {
+            access: s.access_token.into(),
+            refresh: s.refresh_token.map(Into::into),
+            expires_at: (s.expires_at > 0).then_some(s.expires_at),
+            received_at: now,
+            started_at: s.started_at,
+            decoded,
+            refresh_dead: false,
+        });
+        self.generation += 1;
+        if from_tab {
+            self.tokens_changed(now, true, Vec::new());
+        } else {
+            // Restoring at start-up: storage already has it, no one to tell.
+            // No schedule warnings: the true lifetime is unknown here.
+            self.refresh_at = self.plan(now).0;
+            self.release_queue();
+        }
+    }
+
+    /// Whether tokens from another tab (or the shared state) are newer than ours.
+    fn is_newer(&self, s: &StoredSession) -> bool {
+        let Some(c) = &self.cur else { return true };
+        if *c.access == *s.access_token {
+            return false; // an echo of what we have
+        }
+        match c.expires_at {
+            Some(ours) => s.expires_at > ours,
+            // Ours unknown: the only signal is that they differ.
+            None => true,
+        }
+    }
+
+    fn request_started(&mut self, id: RequestId, attach: bool, replayable: bool, now: Millis) {
+        if let Some(old) = self.requests.remove(&id) {
+            if old.queued_until.is_some() {
+                self.queue.retain(|q| *q != id);
+            }
+        }
+        if !attach {
+            self.out.push_back(Output::Send { id, token: None });
+            return;
+        }
+        let req = Request {
+            replayable,
+            sent_gen: self.generation,
+            retried: false,
+            queued_until: None,
+        };
+        self.requests.insert(id, req);
+        self.route(id, now);
+    }
+
+    /// Send `id` now with the current token, or park it until a refresh.
+    fn route(&mut self, id: RequestId, now: Millis) {
+        let must_wait = self.flight != Flight::Idle && (self.reactive || !self.token_usable(now));
+        if must_wait || (self.cur.is_some() && !self.token_usable(now) && self.ensure_refresh(now))
+        {
+            self.enqueue(id, now);
+        } else {
+            self.send(id);
+        }
+    }
+
+    fn response(
+        &mut self,
+        id: RequestId,
+        status: u16,
+        bearer_error: Option<BearerError>,
+        renewed_token: Option<String>,
+        now: Millis,
+    ) {
+        if let Some(t) = renewed_token {
+            self.accept_renewed(&t, now);
+        }
+        let Some(r) = self.requests.get_mut(&id) else {
+            self.out.push_back(Output::Deliver { id });
+            return;
+        };
+        if r.queued_until.is_some() {
+            return; // not sent: a confused caller; the queue decides its fate
+        }
+        let refreshable_401 =
+            status == 401 && matches!(bearer_error, None | Some(BearerError::InvalidToken));
+        let older = r.sent_gen < self.generation;
+        if !refreshable_401 || r.retried || !r.replayable {
+            let fresh_failure = refreshable_401 && !r.retried && !older;
+            self.requests.remove(&id);
+            self.out.push_back(Output::Deliver { id });
+            if fresh_failure {
+                // A non-replayable request proved the token bad: refresh for
+                // the requests that follow.
+                self.ensure_refresh(now);
+            }
+            return;
+        }
+        r.retried = true;
+        if older {
+            if self.cur.is_none() && self.flight == Flight::Idle {
+                // Signed out since it left: resending without a token is pointless.
+                self.requests.remove(&id);
+                self.out.push_back(Output::Deliver { id });
+            } else {
+                self.route(id, now);
+            }
+        } else if self.ensure_refresh(now) {
+            self.enqueue(id, now);
+        } else {
+            self.requests.remove(&id);
+            self.out.push_back(Output::Deliver { id });
+        }
+    }
+
+    fn refresh_requested(&mut self, now: Millis) {
+        if self.flight != Flight::Idle {
+            return; // joins the refresh under way
+        }
+        if self.capable() {
+            // Explicit: overrides the cooldown and the idle state.
+            self.cooldown_until = None;
+            self.failures = 0;
+            self.start_refresh(now);
+        } else {
+            self.warn(warning::REFRESH_UNAVAILABLE);
+        }
+    }
+
+    fn refresh_succeeded(&mut self, tokens: TokenSet, now: Millis) {
+        let (keep_refresh, started) = match &self.cur {
+            Some(c) => (c.refresh.clone(), c.started_at),
+            None => (None, now),
+        };
+        self.ended = false;
+        self.reset_refresh();
+        let (cur, warnings) = self.install(tokens, keep_refresh, now, started);
+        self.cur = Some(cur);
+        self.tokens_changed(now, false, warnings);
+    }
+
+    fn refresh_failed(&mut self, failure: RefreshFailure, now: Millis) {
+        self.flight = Flight::Idle;
+        match failure {
+            RefreshFailure::Rejected { .. } => {
+                let nobody_waits = self.queue.is_empty() && !self.reactive;
+                if nobody_waits && self.token_usable(now) {
+                    if let Some(c) = &mut self.cur {
+                        c.refresh_dead = true;
+                    }
+                    self.reset_refresh();
+                    self.refresh_at = None;
+                    self.warn(warning::REFRESH_TOKEN_REJECTED);
+                } else {
+                    self.end_session(SessionEndReason::RefreshRejected, true, true);
+                }
+            }
+            RefreshFailure::Transient {
+                retry_after_ms,
+                detail,
+                ..
+            } => {
+                self.failures += 1;
+                self.out.push_back(Output::Emit(Event::Error {
+                    code: ErrorCode::RefreshFailed,
+                    detail,
+                }));
+                if self.failures < self.config.retry_attempts {
+                    let r = self.random();
+                    let c = &self.config;
+                    let delay = schedule::retry_delay(
+                        self.failures,
+                        c.retry_base_ms,
+                        c.retry_max_ms,
+                        c.retry_cooldown_ms,
+                        retry_after_ms,
+                        r,
+                    );
+                    self.flight = Flight::Backoff(now.saturating_add(delay));
+                } else {
+                    self.give_up(now);
+                }
+            }
+        }
+    }
+
+    // ----- timers ---------------------------------------------------------
+
+    /// Everything due at `now`, in a fixed order.
+    fn process_due(&mut self, now: Millis) {
+        if let Some(end) = self.cur.as_ref().and_then(|c| self.max_session_end(c)) {
+            if now >= end {
+                self.end_session(SessionEndReason::MaxSession, true, true);
+            }
+        }
+        self.expire_queue(now);
+        if self.cooldown_until.is_some_and(|t| now >= t) {
+            self.cooldown_until = None;
+        }
+        if self.config.idle_timeout_ms > 0
+            && self.cur.is_some()
+            && !self.idle
+            && now
+                >= self
+                    .last_activity
+                    .saturating_add(self.config.idle_timeout_ms)
+        {
+            self.idle = true;
+            if let Flight::Backoff(_) = self.flight {
+                // No more attempts while idle.
+                self.flight = Flight::Idle;
+                self.reactive = false;
+                self.failures = 0;
+                self.reject_queue(ErrorCode::RefreshFailed);
+            }
+        }
+        if let Flight::Backoff(at) = self.flight {
+            if now >= at {
+                if self.capable() {
+                    self.start_refresh(now);
+                } else {
+                    self.flight = Flight::Idle;
+                    self.reactive = false;
+                    self.reject_queue(ErrorCode::RefreshFailed);
+                }
+            }
+        }
+        if let Some(end) = self.expiry_end_at() {
+            if now >= end && self.flight == Flight::Idle {
+                let reason = match &self.cur {
+                    _ if self.idle => SessionEndReason::Idle,
+                    Some(c) if c.refresh_dead => SessionEndReason::RefreshRejected,
+                    _ => SessionEndReason::Expired,
+                };
+                self.end_session(reason, true, true);
+            }
+        }
+        let refresh_due = self.refresh_at.is_some_and(|at| now >= at);
+        if refresh_due && self.flight == Flight::Idle && self.cooldown_until.is_none() {
+            self.refresh_at = None;
+            if let Some(expires_at) = self.expires_at() {
+                self.out
+                    .push_back(Output::Emit(Event::Expiring { expires_at }));
+            }
+            if !self.idle && self.capable() {
+                self.reactive = !self.token_usable(now);
+                self.start_refresh(now);
+            }
+        }
+    }
+
+    fn expire_queue(&mut self, now: Millis) {
+        let requests = &mut self.requests;
+        let out = &mut self.out;
+        self.queue
+            .retain(|id| match requests.get(id).and_then(|r| r.queued_until) {
+                Some(deadline) if now >= deadline => {
+                    requests.remove(id);
+                    out.push_back(Output::Reject {
+                        id: *id,
+                        code: ErrorCode::QueueTimeout,
+                    });
+                    false
+                }
+                _ => true,
+            });
+    }
+
+    /// When the session ends because the token expires and cannot be
+    /// refreshed (idle, no refresh token, refresh token rejected).
+    fn expiry_end_at(&self) -> Option<Millis> {
+        let c = self.cur.as_ref()?;
+        if self.idle || !self.capable() {
+            c.expires_at
+        } else {
+            None
+        }
+    }
+
+    fn max_session_end(&self, c: &Current) -> Option<Millis> {
+        (self.config.max_session_ms > 0)
+            .then(|| c.started_at.saturating_add(self.config.max_session_ms))
+    }
+
+    // ----- helpers --------------------------------------------------------
+
+    /// Whether a refresh could run at all (cooldown and idle aside).
+    fn capable(&self) -> bool {
+        match &self.cur {
+            Some(c) => {
+                !c.refresh_dead && (c.refresh.is_some() || self.config.refresh_without_token)
+            }
+            None => self.config.refresh_without_token && !self.ended,
+        }
+    }
+
+    /// The access token exists and is not expired or about to be.
+    fn token_usable(&self, now: Millis) -> bool {
+        match &self.cur {
+            Some(c) => c.expires_at.map_or(true, |e| {
+                now.saturating_add(self.config.expiry_margin_ms) < e
+            }),
+            None => false,
+        }
+    }
+
+    /// Make sure a refresh is under way for waiting requests: join the one
+    /// running, or start one. `false` when none can run now.
+    fn ensure_refresh(&mut self, now: Millis) -> bool {
+        if self.flight != Flight::Idle {
+            self.reactive = true;
+            return true;
+        }
+        let blocked = self.idle || self.cooldown_until.is_some_and(|t| now < t);
+        if blocked || !self.capable() {
+            return false;
+        }
+        self.reactive = true;
+        self.start_refresh(now);
+        true
+    }
+
+    fn start_refresh(&mut self, _now: Millis) {
+        self.attempt += 1;
+        self.flight = Flight::Running(self.attempt);
+        self.refresh_at = None;
+        let refresh_token = self.cur.as_ref().and_then(|c| c.refresh.clone());
+        self.out.push_back(Output::StartRefresh {
+            attempt: self.attempt,
+            refresh_token,
+        });
+    }
+
+    /// Forget any refresh under way (its result will be ignored as stale).
+    fn reset_refresh(&mut self) {
+        self.flight = Flight::Idle;
+        self.reactive = false;
+        self.failures = 0;
+        self.cooldown_until = None;
+    }
+
+    /// A burst of attempts failed: reject the waiting, cool down.
+    fn give_up(&mut self, now: Millis) {
+        self.failures = 0;
+        self.reactive = false;
+        self.reject_queue(ErrorCode::RefreshFailed);
+        let until = now.saturating_add(self.config.retry_cooldown_ms);
+        self.cooldown_until = Some(until);
+        self.refresh_at = if self.cur.is_some() && self.capable() {
+            Some(until.max(now.saturating_add(self.config.min_refresh_interval_ms)))
+        } else {
+            None
+        };
+    }
+
+    fn enqueue(&mut self, id: RequestId, now: Millis) {
+        if self.queue.len() >= self.config.queue_limit {
+            self.requests.remove(&id);
+            self.out.push_back(Output::Reject {
+                id,
+                code: ErrorCode::QueueFull,
+            });
+            return;
+        }
+        if let Some(r) = self.requests.get_mut(&id) {
+            r.queued_until = Some(now.saturating_add(self.config.queue_timeout_ms));
+            self.queue.push_back(id);
+        }
+    }
+
+    fn send(&mut self, id: RequestId) {
+        if let Some(r) = self.requests.get_mut(&id) {
+            r.sent_gen = self.generation;
+            r.queued_until = None;
+        }
+        let token = self.cur.as_ref().map(|c| c.access.clone());
+        self.out.push_back(Output::Send { id, token });
+    }
+
+    fn release_queue(&mut self) {
+        while let Some(id) = self.queue.pop_front() {
+            self.send(id);
+        }
+    }
+
+    fn reject_queue(&mut self, code: ErrorCode) {
+        while let Some(id) = self.queue.pop_front() {
+            self.requests.remove(&id);
+            self.out.push_back(Output::Reject { id, code });
+        }
+    }
+
+    /// Build the token state from a login/refresh response.
+    fn install(
+        &mut self,
+        t: TokenSet,
+        keep_refresh: Option<Rc<str>>,
+        now: Millis,
+        started_at: Millis,
+    ) -> (Current, Vec<&'static str>) {
+        let mut warnings = Vec::new();
+        let decoded = match jwt::decode(&t.access_token) {
+            Ok(d) => Some(d),
+            Err(JwtError::ExpInMilliseconds) => {
+                warnings.push(warning::EXP_IN_MILLISECONDS);
+                None
+            }
+            Err(JwtError::BadClaim { .. }) => {
+                warnings.push(warning::TOKEN_CLAIMS_INVALID);
+                None
+            }
+            Err(_) => None, // opaque token
+        };
+        let expiry = schedule::local_expiry(
+            now,
+            t.expires_in,
+            decoded.as_ref().map(|d| &d.claims),
+            self.config.max_skew_ms,
+        );
+        warnings.extend_from_slice(&expiry.warnings);
+        self.generation += 1;
+        let cur = Current {
+            access: t.access_token.into(),
+            // Rotation: a new refresh token replaces the old one; none given keeps it.
+            refresh: t.refresh_token.map(Into::into).or(keep_refresh),
+            expires_at: expiry.expires_at,
+            received_at: now,
+            started_at,
+            decoded,
+            refresh_dead: false,
+        };
+        (cur, warnings)
+    }
+
+    /// After new tokens: persist (rotation first), tell the tabs, schedule,
+    /// emit, then release the queue.
+    fn tokens_changed(&mut self, now: Millis, from_tab: bool, mut warnings: Vec<&'static str>) {
+        let (at, plan_warnings) = self.plan(now);
+        if !from_tab {
+            // From a tab only the remaining lifetime is known: no warnings.
+            warnings.extend_from_slice(&plan_warnings);
+        }
+        self.refresh_at = at;
+        let Some(stored) = self.stored() else { return };
+        let expires_at = stored.expires_at;
+        self.out.push_back(Output::Persist(Some(stored.clone())));
+        if !from_tab {
+            self.out
+                .push_back(Output::Broadcast(TabMessage::Tokens(stored)));
+        }
+        self.warn_all(&warnings);
+        self.out.push_back(Output::Emit(Event::Refreshed {
+            expires_at,
+            refresh_at: at,
+            from_tab,
+        }));
+        self.release_queue();
+    }
+
+    /// The proactive refresh time for the current tokens, and warnings.
+    fn plan(&mut self, now: Millis) -> (Option<Millis>, Vec<&'static str>) {
+        let mut warnings = Vec::new();
+        let Some((received_at, expires_at)) = self
+            .cur
+            .as_ref()
+            .and_then(|c| Some((c.received_at, c.expires_at?)))
+        else {
+            return (None, warnings);
+        };
+        if !self.capable() {
+            return (None, warnings);
+        }
+        let r = self.random();
+        let c = &self.config;
+        let p = schedule::plan_refresh(
+            now,
+            received_at,
+            expires_at,
+            c.lead_ms,
+            c.jitter_ms,
+            c.min_refresh_interval_ms,
+            r,
+        );
+        if p.short_lifetime {
+            warnings.push(warning::LEAD_EXCEEDS_LIFETIME);
+        }
+        if p.below_min_interval {
+            warnings.push(warning::LIFETIME_BELOW_MIN_INTERVAL);
+        }
+        let beyond_max = self
+            .cur
+            .as_ref()
+            .and_then(|c| self.max_session_end(c))
+            .is_some_and(|end| p.refresh_at >= end);
+        (if beyond_max { None } else { Some(p.refresh_at) }, warnings)
+    }
+
+    /// A token from the renew header: adopted only if it decodes and expires
+    /// later than the current one.
+    fn accept_renewed(&mut self, token: &str, now: Millis) {
+        let Some(c) = &self.cur else { return };
+        let Some(current) = c.expires_at else {
+            self.warn(warning::RENEWED_TOKEN_IGNORED);
+            return;
+        };
+        if *c.access == *token {
+            return; // the same token echoed back
+        }
+        let decoded = jwt::decode(token).ok();
+        let expiry = schedule::local_expiry(
+            now,
+            None,
+            decoded.as_ref().map(|d| &d.claims),
+            self.config.max_skew_ms,
+        );
+        match expiry.expires_at {
+            Some(e) if e > current => {
+                let (refresh, started_at, dead) = (c.refresh.clone(), c.started_at, c.refresh_dead);
+                self.generation += 1;
+                self.cur = Some(Current {
+                    access: token.into(),
+                    refresh,
+                    expires_at: Some(e),
+                    received_at: now,
+                    started_at,
+                    decoded,
+                    refresh_dead: dead,
+                });
+                self.tokens_changed(now, false, Vec::new());
+            }
+            _ => self.warn(warning::RENEWED_TOKEN_IGNORED),
+        }
+    }
+
+    fn end_session(&mut self, reason: SessionEndReason, redirect: bool, broadcast: bool) {
+        let code = if reason == SessionEndReason::Logout {
+            ErrorCode::LoggedOut
+        } else {
+            ErrorCode::SessionExpired
+        };
+        self.reject_queue(code);
+        self.cur = None;
+        self.generation += 1;
+        self.reset_refresh();
+        self.refresh_at = None;
+        self.idle = false;
+        self.ended = true;
+        self.out.push_back(Output::Persist(None));
+        if broadcast {
+            self.out
+                .push_back(Output::Broadcast(TabMessage::LoggedOut { reason }));
+        }
+        let event = if reason == SessionEndReason::Logout {
+            Event::Logout
+        } else {
+            Event::SessionExpired { reason }
+        };
+        self.out.push_back(Output::Emit(event));
+        self.out.push_back(Output::SessionOver { reason, redirect });
+    }
+
+    fn warn(&mut self, code: &'static str) {
+        self.out.push_back(Output::Emit(Event::Warning { code }));
+    }
+
+    fn warn_all(&mut self, codes: &[&'static str]) {
+        for code in codes {
+            self.warn(code);
+        }
+    }
+
+    /// splitmix64 → uniform in [0, 1).
+    fn random(&mut self) -> f64 {
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
     }
 }
