@@ -124,6 +124,42 @@ describe("packaging: plain page, Vite 7, webpack 5", { skip }, () => {
     assertWorks(run, "vite");
   });
 
+  // Vite's dev server pre-bundles dependencies into node_modules/.vite/deps/
+  // without the files they reference with `new URL(…, import.meta.url)`
+  // (vitejs/vite#8427, open), so in `vite dev` only, an app must exclude the
+  // package from pre-bundling. This test keeps that documented advice true.
+  test("the Vite 7 dev server works with optimizeDeps.exclude: [\"tokenwarden\"]", T, async () => {
+    const { createServer } = await import("vite");
+    const dev = await createServer({
+      root: work,
+      configFile: false,
+      logLevel: "error",
+      cacheDir: join(work, ".vite-cache"),
+      optimizeDeps: { exclude: ["tokenwarden"] },
+      define: { __BUNDLER__: JSON.stringify("vite-dev") },
+      server: { host: "127.0.0.1", port: 0, strictPort: false },
+    });
+    await dev.listen();
+    try {
+      const base = dev.resolvedUrls.local[0].replace(/\/$/, "");
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const w = watchPage(page);
+      const wasm = [];
+      page.on("response", (r) => {
+        if (new URL(r.url()).pathname.endsWith(".wasm")) wasm.push({ url: r.url(), status: r.status(), type: r.headers()["content-type"] });
+      });
+      await page.goto(base + "/index.html");
+      await page.waitForFunction(() => document.title !== "pending", null, { timeout: 30_000 });
+      const result = await page.evaluate(() => window.packResult);
+      await context.close();
+      assert.equal(result?.label, "vite-dev");
+      assertWorks({ result, wasm, problems: w.problems }, "vite dev");
+    } finally {
+      await dev.close();
+    }
+  });
+
   test("a webpack 5 build works without wasm configuration", T, async () => {
     const { default: webpack } = await import("webpack");
     const outDir = join(work, "out-webpack");
