@@ -1,0 +1,423 @@
+//! Across tabs and across sleep (issue 5): one refresh for all tabs of an
+//! origin, shared tokens, logout sync, and wake-up after sleep.
+//!
+//! With refresh-token rotation and reuse detection (RFC 9700 §4.14), two tabs
+//! refreshing with the same refresh token sign the user out everywhere. So,
+//! with `crossTab: true` (the default):
+//!
+//! - **One refresh.** Every refresh runs under the exclusive lock
+//!   `tokenwarden:refresh:<storageKey>` ([`lock`]: a Web Lock, or a
+//!   `localStorage` lease where the Locks API is missing). Once the lock is
+//!   held the shared state is read again: if another tab rotated the tokens
+//!   while this one waited, those tokens are adopted and no request is made.
+//! - **Shared tokens.** New tokens (refresh, sign-in, renew header) go to the
+//!   other tabs on the `BroadcastChannel` `tokenwarden:<storageKey>`, rotated
+//!   refresh token included (the channel is same-origin), so every tab can
+//!   refresh next time and each reschedules from them ([`message`]).
+//! - **Memory mode across tabs.** A tab that starts without a session posts
+//!   `hello`; a tab with one answers with `session`.
+//! - **Logout sync.** A session that ends in one tab (logout, rejection,
+//!   expiry) ends in all of them; each saves its own drafts.
+//! - **Sleep.** Besides the `visibilitychange`/`pageshow`/`online`/`focus`
+//!   listeners of the manager, a periodic check compares wall-clock and
+//!   monotonic time and feeds `Wake` when the clock jumped or the tab slept,
+//!   so an overdue refresh runs at once — under the lock, like any other.
+//!
+//! "The shared state" re-read under the lock is the storage entry in `local`
+//! mode. In `memory`/`session` mode there is no shared copy of the tokens,
+//! so the tab that produces new tokens also writes a non-secret *rotation
+//! marker* to `localStorage` (`<storageKey>:rotation`, a 64-bit fingerprint
+//! of the newest access token). A tab that holds the lock but finds that
+//! its tokens are not the newest ones does not refresh: it asks the other
+//! tabs (`hello`) and waits briefly for the tokens, which are normally
+//! already on their way.
+//!
+//! ```js
+//! // Two tabs of one origin, same options:
+//! const auth = createTokenManager({ refresh: { url: "/auth/refresh" }, crossTab: true });
+//! // tab 1 refreshes → tab 2 gets `refreshed` with { fromTab: true }
+//! // tab 1 auth.logout() → tab 2 gets `logout`
+//! ```
+
+mod lock;
+mod message;
+#[cfg(test)]
+mod tests;
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use gloo_timers::callback::Interval;
+use js_sys::Function;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{BroadcastChannel, MessageEvent};
+
+use super::global::{global_get, now_ms, prop, random_seed};
+use super::manager::{self, with, Shared};
+use super::options::{StorageMode, Transport};
+use crate::core::{Input, StoredSession, TabMessage};
+use message::Message;
+
+/// Warning code: something on the channel was not a valid tokenwarden message.
+pub(crate) const TAB_MESSAGE_INVALID: &str = "tab_message_invalid";
+
+/// Wall clock vs monotonic clock is compared this often.
+const CLOCK_CHECK_MS: u32 = 5_000;
+
+/// A difference (or a late tick) beyond this counts as a jump or a sleep.
+const CLOCK_JUMP_MS: f64 = 2_000.0;
+
+/// Lock timeout when the refresh itself has none (custom function, or
+/// `refresh.timeoutSeconds: 0`).
+const LOCK_TIMEOUT_NO_REFRESH_TIMEOUT_MS: u32 = 60_000;
+
+/// Added to `refresh.timeoutSeconds` for the lock timeout: a live holder's
+/// refresh always ends (aborted at its own timeout) before the lock is stolen.
+const LOCK_TIMEOUT_MARGIN_MS: u32 = 5_000;
+
+/// How long a tab whose tokens are not the newest waits for them (see the
+/// module docs) before refreshing anyway.
+const STALE_WAIT_MS: u32 = 2_000;
+
+/// How often that wait looks at the core.
+const STALE_POLL_MS: u32 = 25;
+
+/// The cross-tab state of one manager; everything is released on drop.
+pub(crate) struct Tabs {
+    /// This manager's id on the channel (random, per manager).
+    id: String,
+    channel: Option<BroadcastChannel>,
+    /// Keeps the `onmessage` handler alive while the channel is open.
+    _on_message: Option<Closure<dyn FnMut(MessageEvent)>>,
+    /// Detects clock jumps and sleep; stopped on drop.
+    _clock_watch: Interval,
+    lock_name: String,
+    lease_key: String,
+    marker_key: String,
+    lock_timeout_ms: u32,
+    mode: StorageMode,
+    cross_tab: bool,
+    /// Tests turn this off to exercise the lease fallback.
+    use_web_locks: bool,
+}
+
+impl Drop for Tabs {
+    fn drop(&mut self) {
+        if let Some(channel) = &self.channel {
+            channel.set_onmessage(None);
+            channel.close();
+        }
+    }
+}
+
+/// `prefix` + `key`, without `format!`.
+fn join(prefix: &str, key: &str, suffix: &str) -> String {
+    let mut s = String::with_capacity(prefix.len() + key.len() + suffix.len());
+    s.push_str(prefix);
+    s.push_str(key);
+    s.push_str(suffix);
+    s
+}
+
+/// Lower-case hex of a `u64`, 16 digits.
+fn hex(mut n: u64) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [b'0'; 16];
+    for slot in out.iter_mut().rev() {
+        *slot = DIGITS[(n & 0xf) as usize];
+        n >>= 4;
+    }
+    out.iter().map(|&b| b as char).collect()
+}
+
+/// FNV-1a 64 of a token: identifies "which tokens" without revealing them.
+fn fingerprint(token: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in token.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    hex(h)
+}
+
+/// Sets up cross-tab coordination and sleep detection for a new manager
+/// (called once from `manager::create`, after a stored session was restored).
+pub(crate) fn install(rc: &Shared) {
+    let Some((key, cross_tab, mode, timeout)) = with(rc, |inner| {
+        let timeout = match &inner.options.transport {
+            Transport::Http { timeout_ms, .. } if *timeout_ms > 0 => {
+                timeout_ms.saturating_add(LOCK_TIMEOUT_MARGIN_MS)
+            }
+            _ => LOCK_TIMEOUT_NO_REFRESH_TIMEOUT_MS,
+        };
+        (
+            inner.options.storage_key.clone(),
+            inner.options.cross_tab,
+            inner.store.mode(),
+            timeout,
+        )
+    }) else {
+        return;
+    };
+    let weak = Rc::downgrade(rc);
+    let mut tabs = Tabs {
+        id: hex(random_seed()),
+        channel: None,
+        _on_message: None,
+        _clock_watch: clock_watch(weak.clone()),
+        lock_name: join("tokenwarden:refresh:", &key, ""),
+        lease_key: join(&key, ":refresh-lease", ""),
+        marker_key: join(&key, ":rotation", ""),
+        lock_timeout_ms: timeout,
+        mode,
+        cross_tab,
+        use_web_locks: true,
+    };
+    if cross_tab {
+        if let Ok(channel) = BroadcastChannel::new(&join("tokenwarden:", &key, "")) {
+            let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                if let Some(rc) = weak.upgrade() {
+                    received(&rc, &event.data());
+                }
+            });
+            channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            tabs.channel = Some(channel);
+            tabs._on_message = Some(on_message);
+        }
+    }
+    let hello = with(rc, |inner| {
+        let signed_in = inner.session.is_signed_in();
+        let hello = cross_tab && !signed_in;
+        let id = tabs.id.clone();
+        inner.tabs = Some(tabs);
+        hello.then_some(id)
+    })
+    .flatten();
+    if let Some(from) = hello {
+        post(rc, &Message::Hello { from });
+    }
+}
+
+/// `Output::Broadcast`: tell the other tabs (and keep the rotation marker).
+pub(crate) fn broadcast(rc: &Shared, message: &TabMessage) {
+    let Some(Some((id, marker_key, mode))) = with(rc, |inner| {
+        let t = inner.tabs.as_ref().filter(|t| t.cross_tab)?;
+        Some((t.id.clone(), t.marker_key.clone(), t.mode))
+    }) else {
+        return;
+    };
+    let message = match message {
+        TabMessage::Tokens(session) => {
+            if mode != StorageMode::Local {
+                write_marker(&marker_key, &session.access_token);
+            }
+            Message::Tokens {
+                from: id,
+                session: session.clone(),
+            }
+        }
+        TabMessage::LoggedOut { reason } => {
+            if let Some(storage) = local_storage() {
+                let _ = storage.remove_item(&marker_key);
+            }
+            Message::Logout {
+                from: id,
+                reason: *reason,
+            }
+        }
+    };
+    post(rc, &message);
+}
+
+/// Runs the refresh for `attempt` under the cross-tab lock (or directly when
+/// `crossTab` is off), skipping the network when another tab already did it.
+pub(crate) async fn refresh_under_lock(rc: Shared, attempt: u64, refresh_token: Option<Rc<str>>) {
+    let plan = with(&rc, |inner| {
+        let t = inner.tabs.as_ref().filter(|t| t.cross_tab)?;
+        Some((
+            t.lock_name.clone(),
+            t.lease_key.clone(),
+            t.id.clone(),
+            t.lock_timeout_ms,
+            t.use_web_locks,
+        ))
+    })
+    .flatten();
+    let Some((name, lease_key, id, timeout, use_web_locks)) = plan else {
+        manager::refresh_unlocked(rc, attempt, refresh_token).await;
+        return;
+    };
+    let guard = lock::acquire(&name, &lease_key, &id, timeout, use_web_locks).await;
+    // Let channel messages that are already queued (a broadcast from the
+    // previous holder) run before looking at the state.
+    lock::sleep(0).await;
+    if still_needed(&rc, attempt).await {
+        manager::refresh_unlocked(rc, attempt, refresh_token).await;
+    }
+    // New tokens were persisted and broadcast inside `refresh_unlocked`
+    // (rotation first), so the next holder finds them.
+    drop(guard);
+}
+
+/// Under the lock: is this attempt still the core's refresh, and are our
+/// tokens still the newest? Adopts newer shared tokens when it finds them.
+async fn still_needed(rc: &Shared, attempt: u64) -> bool {
+    let current = || with(rc, |i| i.session.refresh_attempt() == Some(attempt)).unwrap_or(false);
+    if !current() {
+        return false; // superseded while waiting (tokens or logout from a tab)
+    }
+    enum SharedState {
+        Stored(StoredSession),
+        Stale(String),
+        Fine,
+    }
+    let found = with(rc, |inner| {
+        let ours = inner.session.access_token().map(fingerprint);
+        let Some(tabs) = inner.tabs.as_ref() else {
+            return SharedState::Fine;
+        };
+        if inner.store.mode() == StorageMode::Local {
+            let (stored, _) = inner.store.load();
+            return match stored {
+                Some(s) if inner.session.access_token() != Some(s.access_token.as_str()) => {
+                    SharedState::Stored(s)
+                }
+                _ => SharedState::Fine,
+            };
+        }
+        match read_marker(&tabs.marker_key) {
+            Some(newest) if Some(&newest) != ours.as_ref() => SharedState::Stale(tabs.id.clone()),
+            _ => SharedState::Fine,
+        }
+    })
+    .unwrap_or(SharedState::Fine);
+    match found {
+        SharedState::Fine => {}
+        SharedState::Stored(session) => {
+            manager::feed(rc, Input::FromTab(TabMessage::Tokens(session)));
+        }
+        SharedState::Stale(from) => {
+            // Another tab rotated; its broadcast is normally already here or
+            // on its way. Ask explicitly too, in case it was lost.
+            post(rc, &Message::Hello { from });
+            let mut waited = 0;
+            while current() && waited < STALE_WAIT_MS {
+                lock::sleep(STALE_POLL_MS).await;
+                waited += STALE_POLL_MS;
+            }
+        }
+    }
+    current()
+}
+
+/// A message arrived on the channel.
+fn received(rc: &Shared, data: &JsValue) {
+    let message = match Message::decode(data) {
+        Ok(m) => m,
+        Err(_) => {
+            manager::emit_warning(
+                rc,
+                TAB_MESSAGE_INVALID,
+                "ignored a message on the cross-tab channel that is not a valid tokenwarden message",
+            );
+            return;
+        }
+    };
+    let Some(Some(id)) = with(rc, |inner| inner.tabs.as_ref().map(|t| t.id.clone())) else {
+        return;
+    };
+    if message.from() == id {
+        return;
+    }
+    match message {
+        Message::Tokens { session, .. } => {
+            manager::feed(rc, Input::FromTab(TabMessage::Tokens(session)));
+        }
+        Message::Session { to, session, .. } if to == id => {
+            manager::feed(rc, Input::FromTab(TabMessage::Tokens(session)));
+        }
+        Message::Session { .. } => {}
+        Message::Logout { reason, .. } => {
+            manager::feed(rc, Input::FromTab(TabMessage::LoggedOut { reason }));
+        }
+        Message::Hello { from } => {
+            let answer = with(rc, |inner| inner.session.stored()).flatten();
+            if let Some(session) = answer {
+                post(
+                    rc,
+                    &Message::Session {
+                        from: id,
+                        to: from,
+                        session,
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// Posts a message on this manager's channel (no-op without one).
+fn post(rc: &Shared, message: &Message) {
+    let channel = with(rc, |inner| inner.tabs.as_ref()?.channel.clone()).flatten();
+    if let Some(channel) = channel {
+        // Throws only when the channel is closed (disposed meanwhile).
+        let _ = channel.post_message(&message.encode());
+    }
+}
+
+fn local_storage() -> Option<web_sys::Storage> {
+    global_get("localStorage").and_then(|s| s.dyn_into::<web_sys::Storage>().ok())
+}
+
+/// Records that the origin's newest tokens are `access_token` (fingerprint only).
+fn write_marker(key: &str, access_token: &str) {
+    if let Some(storage) = local_storage() {
+        let _ = storage.set_item(key, &fingerprint(access_token));
+    }
+}
+
+/// The fingerprint of the origin's newest tokens, if a tab recorded one.
+fn read_marker(key: &str) -> Option<String> {
+    local_storage()?
+        .get_item(key)
+        .ok()
+        .flatten()
+        .filter(|v| v.len() == 16)
+}
+
+/// The periodic wall-clock check: feeds `Wake` when `Date.now()` moved
+/// differently from `performance.now()` (sleep, clock change) or when the
+/// tick itself came late (a throttled or frozen tab).
+fn clock_watch(weak: Weak<RefCell<Option<manager::Inner>>>) -> Interval {
+    let performance = global_get("performance");
+    let now_fn = performance
+        .as_ref()
+        .and_then(|p| prop(p, "now"))
+        .and_then(|f| f.dyn_into::<Function>().ok());
+    let mono = move || -> Option<f64> {
+        let v = now_fn
+            .as_ref()?
+            .call0(performance.as_ref()?)
+            .ok()?
+            .as_f64()?;
+        v.is_finite().then_some(v)
+    };
+    let last_wall = Cell::new(now_ms());
+    let last_mono = Cell::new(mono());
+    Interval::new(CLOCK_CHECK_MS, move || {
+        let wall = now_ms();
+        let wall_delta = wall as f64 - last_wall.replace(wall) as f64;
+        let mono_now = mono();
+        let jumped = match (mono_now, last_mono.replace(mono_now)) {
+            (Some(m), Some(before)) => (wall_delta - (m - before)).abs() > CLOCK_JUMP_MS,
+            _ => false,
+        };
+        let late = wall_delta > f64::from(CLOCK_CHECK_MS) + CLOCK_JUMP_MS;
+        if jumped || late {
+            if let Some(rc) = weak.upgrade() {
+                manager::feed(&rc, Input::Wake);
+            }
+        }
+    })
+}

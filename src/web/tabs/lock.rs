@@ -1,0 +1,272 @@
+//! The cross-tab refresh lock.
+//!
+//! Preferred: an exclusive Web Lock (`navigator.locks.request`). The browser
+//! releases a Web Lock when its holder's tab closes or crashes, so a dead tab
+//! never blocks the others. A live but hung holder is handled by a timeout:
+//! the request is aborted after `timeout_ms` and made again with
+//! `{ steal: true }` (the holder is presumed gone). The timeout is chosen by
+//! the caller longer than any legitimate refresh (`refresh.timeoutSeconds`
+//! plus a margin), because stealing from a live holder means two refreshes
+//! with one refresh token.
+//!
+//! Fallback when the Locks API is missing (old browsers, some embedded
+//! webviews, opaque origins): a lease in `localStorage`,
+//! `{"owner":<tab id>,"until":<epoch ms>}`, taken with compare-after-write —
+//! write our lease, wait [`LEASE_SETTLE_MS`], read it back and own the lock
+//! only if our write survived. A lease that is past `until` is free, so a
+//! crashed holder blocks the others for at most `timeout_ms`. `localStorage`
+//! is not transactional, so this is a best effort that prevents double
+//! refreshes in practice (two tabs would have to write within the settle
+//! window and both read back their own value). Without `localStorage` either,
+//! there is no coordination: the refresh runs at once.
+//!
+//! Either way the lock is held by a [`Guard`] and released when it is dropped.
+
+use gloo_timers::callback::Timeout;
+use js_sys::{Array, Function, Promise, JSON};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use super::super::global::{global_get, now_ms, object, prop};
+
+/// How long a lease writer waits before reading its lease back.
+pub(crate) const LEASE_SETTLE_MS: u32 = 40;
+
+/// How often a tab waiting for a lease looks again.
+const LEASE_POLL_MS: u32 = 100;
+
+/// Which mechanism provided the lock (reported for tests and diagnostics).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A Web Lock, granted normally.
+    WebLock,
+    /// A Web Lock taken over with `steal` after the timeout.
+    Stolen,
+    /// The `localStorage` lease.
+    Lease,
+    /// No mechanism available: not coordinated.
+    None,
+}
+
+/// A held lock; released on drop.
+pub(crate) struct Guard {
+    #[cfg_attr(not(test), allow(dead_code))]
+    kind: Kind,
+    release: Release,
+}
+
+enum Release {
+    /// Resolves the promise the Web Lock callback returned.
+    WebLock(Function),
+    /// Removes the lease if it is still ours.
+    Lease {
+        storage: web_sys::Storage,
+        key: String,
+        owner: String,
+    },
+    Nothing,
+}
+
+impl Guard {
+    /// How this lock was obtained.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn kind(&self) -> Kind {
+        self.kind
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        match &self.release {
+            Release::WebLock(resolve) => {
+                let _ = resolve.call0(&JsValue::UNDEFINED);
+            }
+            Release::Lease {
+                storage,
+                key,
+                owner,
+            } => {
+                if read_lease(storage, key).is_some_and(|(o, _)| o == *owner) {
+                    let _ = storage.remove_item(key);
+                }
+            }
+            Release::Nothing => {}
+        }
+    }
+}
+
+/// Acquires the lock `name` (Web Lock) or, without the Locks API, the lease
+/// under `lease_key` for tab `owner`. Waits up to `timeout_ms` for a holder,
+/// then takes the lock over.
+pub(crate) async fn acquire(
+    name: &str,
+    lease_key: &str,
+    owner: &str,
+    timeout_ms: u32,
+    use_web_locks: bool,
+) -> Guard {
+    if use_web_locks {
+        if let Some(locks) = global_get("navigator").and_then(|n| prop(&n, "locks")) {
+            if let Some(guard) = web_lock(&locks, name, timeout_ms, false).await {
+                return guard;
+            }
+            if let Some(guard) = web_lock(&locks, name, timeout_ms, true).await {
+                return guard;
+            }
+        }
+    }
+    match local_storage() {
+        Some(storage) => lease(storage, lease_key, owner, timeout_ms).await,
+        None => Guard {
+            kind: Kind::None,
+            release: Release::Nothing,
+        },
+    }
+}
+
+/// Whether `navigator.locks` exists here.
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) fn web_locks_available() -> bool {
+    global_get("navigator")
+        .and_then(|n| prop(&n, "locks"))
+        .is_some()
+}
+
+/// A promise and its resolve function (the executor runs synchronously).
+pub(crate) fn promise_pair() -> (Promise, Function, Function) {
+    let mut slots: Option<(Function, Function)> = None;
+    let promise = Promise::new(&mut |resolve, reject| slots = Some((resolve, reject)));
+    let (resolve, reject) = slots.unwrap_or_else(|| {
+        (
+            JsValue::UNDEFINED.unchecked_into(),
+            JsValue::UNDEFINED.unchecked_into(),
+        )
+    });
+    (promise, resolve, reject)
+}
+
+/// Waits `ms` milliseconds (a `setTimeout`, so fake clocks apply).
+pub(crate) async fn sleep(ms: u32) {
+    let (promise, resolve, _) = promise_pair();
+    let _timeout = Timeout::new(ms, move || {
+        let _ = resolve.call0(&JsValue::UNDEFINED);
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// One `navigator.locks.request`: `None` when it was aborted by the timeout
+/// (or the API threw), the guard when granted. With `steal`, no timeout.
+async fn web_lock(locks: &JsValue, name: &str, timeout_ms: u32, steal: bool) -> Option<Guard> {
+    let request = prop(locks, "request")?.dyn_into::<Function>().ok()?;
+    // The promise the callback returns: the lock is held until it resolves.
+    let (hold, release, _) = promise_pair();
+    let (granted, grant, _) = promise_pair();
+    let hold_value: JsValue = hold.into();
+    let callback = Closure::<dyn FnMut(JsValue) -> JsValue>::new(move |_lock: JsValue| {
+        let _ = grant.call0(&JsValue::UNDEFINED);
+        hold_value.clone()
+    });
+    let mut members = vec![("mode", JsValue::from_str("exclusive"))];
+    let mut abort_timer = None;
+    if steal {
+        members.push(("steal", JsValue::TRUE));
+    } else if let Ok(controller) = web_sys::AbortController::new() {
+        members.push(("signal", controller.signal().into()));
+        abort_timer = Some(Timeout::new(timeout_ms, move || controller.abort()));
+    }
+    let options = object(&members);
+    let requested = request
+        .call3(
+            locks,
+            &JsValue::from_str(name),
+            &options,
+            callback.as_ref().unchecked_ref(),
+        )
+        .ok()?
+        .dyn_into::<Promise>()
+        .ok()?;
+    // `requested` settles only after release, or rejects when aborted first:
+    // the race tells "granted" from "timed out" with no extra closure.
+    let race = Promise::race(&Array::of2(&granted, &requested));
+    let outcome = JsFuture::from(race).await;
+    drop(abort_timer);
+    match outcome {
+        Ok(_) => {
+            // Called exactly once by now; JS holds no other reference to it.
+            drop(callback);
+            Some(Guard {
+                kind: if steal { Kind::Stolen } else { Kind::WebLock },
+                release: Release::WebLock(release),
+            })
+        }
+        Err(_) => {
+            // Aborted before being granted: the callback will never run.
+            drop(callback);
+            None
+        }
+    }
+}
+
+/// The `localStorage` lease (see the module docs).
+async fn lease(storage: web_sys::Storage, key: &str, owner: &str, timeout_ms: u32) -> Guard {
+    let started = now_ms();
+    loop {
+        let now = now_ms();
+        let free = match read_lease(&storage, key) {
+            None => true,
+            Some((holder, until)) => holder == owner || until <= now,
+        };
+        let waited_too_long = now.saturating_sub(started) >= u64::from(timeout_ms);
+        if free || waited_too_long {
+            let until = now.saturating_add(u64::from(timeout_ms));
+            if write_lease(&storage, key, owner, until) {
+                sleep(LEASE_SETTLE_MS).await;
+                let ours = read_lease(&storage, key).is_some_and(|(o, _)| o == owner);
+                if ours || waited_too_long {
+                    return Guard {
+                        kind: Kind::Lease,
+                        release: Release::Lease {
+                            storage,
+                            key: key.into(),
+                            owner: owner.into(),
+                        },
+                    };
+                }
+            } else {
+                // Storage refuses writes (quota, private mode): no coordination.
+                return Guard {
+                    kind: Kind::None,
+                    release: Release::Nothing,
+                };
+            }
+        }
+        // Spread the retries so waiting tabs do not write in lockstep.
+        let spread = (js_sys::Math::random() * 50.0) as u32;
+        sleep(LEASE_POLL_MS + spread).await;
+    }
+}
+
+fn local_storage() -> Option<web_sys::Storage> {
+    global_get("localStorage").and_then(|s| s.dyn_into::<web_sys::Storage>().ok())
+}
+
+/// The lease in storage, `None` when absent or unreadable (treated as free).
+fn read_lease(storage: &web_sys::Storage, key: &str) -> Option<(String, u64)> {
+    let text = storage.get_item(key).ok()??;
+    let value = JSON::parse(&text).ok()?;
+    let owner = prop(&value, "owner")?.as_string()?;
+    let until = prop(&value, "until")?.as_f64()?;
+    (until.is_finite() && until >= 0.0).then_some((owner, until as u64))
+}
+
+fn write_lease(storage: &web_sys::Storage, key: &str, owner: &str, until: u64) -> bool {
+    let value = object(&[
+        ("owner", JsValue::from_str(owner)),
+        ("until", JsValue::from_f64(until as f64)),
+    ]);
+    let Some(text) = JSON::stringify(&value).ok().and_then(|t| t.as_string()) else {
+        return false;
+    };
+    storage.set_item(key, &text).is_ok()
+}

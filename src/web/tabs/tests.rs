@@ -1,0 +1,1 @@
+//! Browser tests of the cross-tab layer (wasm-bindgen-test, headless Chromium).
