@@ -56,6 +56,8 @@ pub(crate) struct Inner {
     /// DOM listeners (wake-ups, activity); removed when dropped.
     pub(crate) listeners: Vec<Listener>,
     last_activity: Millis,
+    /// Cross-tab channel, lock settings and sleep detection (`tabs` module).
+    pub(crate) tabs: Option<super::tabs::Tabs>,
 }
 
 /// One `auth.fetch` call in flight.
@@ -135,6 +137,7 @@ pub(crate) fn create(options_value: &JsValue) -> Result<Shared, JsValue> {
         refresh_waiters: Vec::new(),
         listeners: Vec::new(),
         last_activity: 0,
+        tabs: None,
     };
     let rc: Shared = Rc::new(RefCell::new(Some(inner)));
 
@@ -171,6 +174,8 @@ pub(crate) fn create(options_value: &JsValue) -> Result<Shared, JsValue> {
     if let Some(stored) = stored {
         feed(&rc, Input::Restore(stored));
     }
+    // After the restore: a tab that starts without a session asks the others.
+    super::tabs::install(&rc);
     Ok(rc)
 }
 
@@ -329,9 +334,15 @@ async fn send_request(rc: Shared, id: RequestId, token: Option<Rc<str>>) {
     }
 }
 
-/// The whole refresh path for one attempt: run the transport, report the
-/// outcome to the core. Cross-tab coordination wraps this in a Web Lock.
+/// The whole refresh path for one attempt: under the cross-tab lock (Web
+/// Lock / lease), re-check the shared state, then [`refresh_unlocked`].
 pub(crate) async fn run_refresh(rc: Shared, attempt: u64, refresh_token: Option<Rc<str>>) {
+    super::tabs::refresh_under_lock(rc, attempt, refresh_token).await;
+}
+
+/// Runs the transport for one attempt and reports the outcome to the core
+/// (the `tabs` module calls it with the lock held).
+pub(crate) async fn refresh_unlocked(rc: Shared, attempt: u64, refresh_token: Option<Rc<str>>) {
     let Some((transport, fetch_fn)) = with(&rc, |inner| {
         (inner.options.transport.clone(), inner.options.fetch.clone())
     }) else {
@@ -347,8 +358,7 @@ pub(crate) async fn run_refresh(rc: Shared, attempt: u64, refresh_token: Option<
 
 /// Tells the other tabs. Filled in by the cross-tab module (BroadcastChannel).
 pub(crate) fn broadcast(rc: &Shared, message: &TabMessage) {
-    // Cross-tab coordination is its own module; a single tab has nobody to tell.
-    let _ = (rc, message);
+    super::tabs::broadcast(rc, message);
 }
 
 /// The session is over for good: save form drafts (drafts module), then, if
@@ -399,7 +409,7 @@ fn after_sign_in(rc: &Shared) {
     let _ = rc;
 }
 
-fn emit_warning(rc: &Shared, code: &str, message: &str) {
+pub(crate) fn emit_warning(rc: &Shared, code: &str, message: &str) {
     let payload = events::warning_payload(code, message);
     let targets = with(rc, |inner| {
         let targets = inner.emitter.targets("warning");

@@ -27,6 +27,7 @@ mod listen;
 mod manager;
 mod options;
 mod storage;
+mod tabs;
 mod timer;
 mod transport;
 // Other browser modules: `mod drafts;` (form drafts) and `mod tabs;`
