@@ -536,14 +536,37 @@ pub fn validate_return_to(value: &str) -> Result<(), ReturnToError> {
     if bytes.contains(&b'\\') {
         return Err(ReturnToError::Backslash);
     }
-    let rest = &value[1..];
-    if rest.starts_with('/')
-        || starts_with_ignore_case(rest, "%2f")
-        || starts_with_ignore_case(rest, "%5c")
-    {
+    if value.as_bytes().get(1) == Some(&b'/') || decodes_to_authority(value.as_bytes()) {
         return Err(ReturnToError::ProtocolRelative);
     }
     Ok(())
+}
+
+/// Whether one round of percent-decoding (what a login page that decodes
+/// `returnTo` once more would do), followed by the URL parser's removal of
+/// tabs and newlines, makes `value` start with `//` or `/\`. Catches
+/// `/%2F…`, `/%5C…`, `/%09/…`, `/%0A%2F…`.
+fn decodes_to_authority(value: &[u8]) -> bool {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut decoded = Vec::with_capacity(3);
+    let mut i = 0;
+    while i < value.len() && decoded.len() < 2 {
+        let mut byte = value[i];
+        i += 1;
+        if byte == b'%' {
+            if let (Some(hi), Some(lo)) = (
+                value.get(i).copied().and_then(hex),
+                value.get(i + 1).copied().and_then(hex),
+            ) {
+                byte = (hi * 16 + lo) as u8;
+                i += 2;
+            }
+        }
+        if !matches!(byte, b'\t' | b'\n' | b'\r') {
+            decoded.push(byte);
+        }
+    }
+    decoded.len() == 2 && decoded[0] == b'/' && matches!(decoded[1], b'/' | b'\\')
 }
 
 /// The `returnTo` for the current page: `pathname + search + hash` as
@@ -1138,6 +1161,11 @@ mod tests {
             "/a//b",
             "/%E2%9C%93",
             "/a?next=//x",
+            "/%41/b",
+            "/search?q=%5C%2F%2F",
+            "/%",
+            "/%2",
+            "/%zz",
         ] {
             assert_eq!(validate_return_to(ok), Ok(()), "{ok}");
         }
@@ -1153,6 +1181,9 @@ mod tests {
             ("/%2Fevil.example", ProtocolRelative),
             ("/%2fevil.example", ProtocolRelative),
             ("/%5Cevil.example", ProtocolRelative),
+            ("/%09/evil.example", ProtocolRelative),
+            ("/%0a%0D%2f/evil.example", ProtocolRelative),
+            ("%2F%2Fevil.example", NotAPath),
             ("javascript:alert(1)", NotAPath),
             ("JaVaScRiPt:alert(1)", NotAPath),
             ("https://evil.example", NotAPath),
