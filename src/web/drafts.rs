@@ -985,7 +985,11 @@ struct Inner {
 
 /// Form drafts for one token manager: holds the signed-in `sub`, the
 /// autosave and submit listeners (removed on drop) and the forms whose draft
-/// a successful native submit should remove.
+/// a successful native submit should remove. Clones share the state (clone
+/// it out of the manager's `RefCell` before calling: restoring dispatches
+/// events whose listeners may call back into the manager); the listeners
+/// and timers go away with the last clone.
+#[derive(Clone)]
 pub(crate) struct Drafts {
     inner: Rc<Inner>,
 }
