@@ -1,0 +1,2 @@
+// jwt-decode alone: what an app ships just to read a token's `exp`.
+export { jwtDecode } from "jwt-decode";

@@ -1,0 +1,284 @@
+#!/usr/bin/env node
+// `npm run bench` (after scripts/setup && scripts/build): measures tokenwarden
+// next to the libraries an app would pick instead, in ONE headless Chromium
+// page in ONE run, and writes bench/results.json + bench/RESULTS.md.
+//
+//   node bench/run.mjs            full run (about a minute)
+//   node bench/run.mjs --quick    fewer rounds/calls, for checking the harness
+//   node bench/run.mjs --no-write print only, keep the committed results
+//   node bench/run.mjs --dist DIR measure another build of the package (default dist/)
+//   node bench/run.mjs --no-profile skip the CPU profiles
+//
+// Steps: package sizes (esbuild + gzip -9, bench/sizes.mjs); bundle the page
+// (bench/page/*.js + ky, axios, axios-auth-refresh, jwt-decode) into
+// bench/.build/; serve it with dist/ from node:http on 127.0.0.1:0 with
+// cross-origin isolation (5 µs `performance.now()` resolution) and
+// `Cache-Control: no-store`; run `window.__bench.run(config)`; take CPU
+// profiles of the tokenwarden workloads through CDP; report.
+
+import { build } from "esbuild";
+import { chromium } from "playwright-core";
+import { createServer } from "node:http";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, totalmem, release, platform } from "node:os";
+import { dirname, extname, join, normalize, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { measureSizes, packageVersion } from "./sizes.mjs";
+import { evaluateTargets, renderMarkdown } from "./report.mjs";
+import { summarizeProfile } from "./profile.mjs";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const BENCH = join(ROOT, "bench");
+const BUILD = join(BENCH, ".build");
+
+const argv = process.argv.slice(2);
+const args = new Set(argv);
+const distArg = argv.indexOf("--dist");
+const DIST = resolve(distArg >= 0 && argv[distArg + 1] ? argv[distArg + 1] : join(ROOT, "dist"));
+const quick = args.has("--quick");
+const write = !args.has("--no-write");
+const profile = !args.has("--no-profile");
+
+/** Rounds and sizes of every section (the full run stays well under 3 minutes). */
+const CONFIG = quick
+  ? {
+      rounds: 3,
+      overheadCalls: 500,
+      decodeSmall: 2000,
+      decodeLarge: 500,
+      burstRounds: 3,
+      burstRequests: 1000,
+      refreshDelayMs: 20,
+      memoryFetches: 10_000,
+      memoryRefreshes: 1_000,
+      startupRuns: 3,
+    }
+  : {
+      rounds: 11,
+      overheadCalls: 5000,
+      decodeSmall: 20_000,
+      decodeLarge: 4000,
+      burstRounds: 11,
+      burstRequests: 1000,
+      refreshDelayMs: 20,
+      memoryFetches: 100_000,
+      memoryRefreshes: 10_000,
+      startupRuns: 9,
+    };
+
+const CHROMIUM_ARGS = [
+  "--headless=new",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-dev-shm-usage",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+  // Bench-only: unrounded performance.memory and a callable gc().
+  "--enable-precise-memory-info",
+  "--js-flags=--expose-gc",
+];
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".json": "application/json",
+  ".ts": "text/plain; charset=utf-8",
+};
+
+function step(msg) {
+  process.stdout.write(`bench: ${msg}\n`);
+}
+
+/** Static server: / (page), /bench.js (bundle), /dist/* (the package). */
+function serve() {
+  const routes = {
+    "/": join(BENCH, "page", "index.html"),
+    "/bench.js": join(BUILD, "page", "bench.js"),
+  };
+  const noContent = new Set(["/favicon.ico"]);
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    if (noContent.has(path)) {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+    let file = routes[path];
+    if (!file && path.startsWith("/dist/")) {
+      const candidate = normalize(join(DIST, path.slice("/dist/".length)));
+      if (candidate.startsWith(`${DIST}/`)) file = candidate;
+    }
+    const headers = {
+      "cache-control": "no-store",
+      "cross-origin-opener-policy": "same-origin",
+      "cross-origin-embedder-policy": "require-corp",
+      "cross-origin-resource-policy": "same-origin",
+    };
+    if (!file || !existsSync(file)) {
+      res.writeHead(404, { ...headers, "content-type": "text/plain" });
+      res.end("not found");
+      return;
+    }
+    res.writeHead(200, { ...headers, "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
+    res.end(readFileSync(file));
+  });
+  return new Promise((ok) => server.listen(0, "127.0.0.1", () => ok(server)));
+}
+
+async function bundlePage() {
+  await build({
+    entryPoints: [join(BENCH, "page", "bench.js")],
+    bundle: true,
+    minify: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    define: { "process.env.NODE_ENV": '"production"' },
+    outfile: join(BUILD, "page", "bench.js"),
+    logLevel: "warning",
+    // Function names stay readable in the CPU profiles.
+    keepNames: true,
+  });
+}
+
+function gitInfo() {
+  try {
+    const commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "js", "Cargo.toml", "Cargo.lock"], {
+      cwd: ROOT,
+      encoding: "utf8",
+    }).trim();
+    return { commit, runtimeSourcesDirty: dirty.length > 0 };
+  } catch {
+    return { commit: null, runtimeSourcesDirty: null };
+  }
+}
+
+async function profileWorkloads(page, hasManager, hasDecode) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Profiler.enable");
+  await cdp.send("Profiler.setSamplingInterval", { interval: 50 });
+  const workloads = [];
+  if (hasManager) workloads.push(["fetch", 20_000], ["burst", 5]);
+  if (hasDecode) workloads.push(["decode-small", 100_000], ["decode-large", 20_000]);
+  if (quick) for (const w of workloads) w[1] = Math.max(1, Math.ceil(w[1] / 10));
+  const out = {};
+  for (const [kind, n] of workloads) {
+    await page.evaluate(([k, c]) => window.__bench.profileWorkload(k, Math.ceil(c / 4)), [kind, n]); // warm up
+    await cdp.send("Profiler.start");
+    const ran = await page.evaluate(([k, c]) => window.__bench.profileWorkload(k, c), [kind, n]);
+    const { profile } = await cdp.send("Profiler.stop");
+    if (ran) out[kind] = { iterations: n, ...summarizeProfile(profile) };
+  }
+  await cdp.send("Profiler.disable");
+  await cdp.detach();
+  return out;
+}
+
+async function main() {
+  const t0 = Date.now();
+  const loadAverageStart = loadavg().map((x) => Math.round(x * 100) / 100);
+  mkdirSync(BUILD, { recursive: true });
+
+  step("package sizes (esbuild --bundle --minify --format=esm --platform=browser, gzip -9)");
+  const sizes = await measureSizes(ROOT, BUILD, DIST);
+
+  step("bundling the bench page");
+  await bundlePage();
+
+  const server = await serve();
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: CHROMIUM_ARGS,
+    headless: true,
+  });
+  let page;
+  let results;
+  try {
+    page = await browser.newPage();
+    const pageErrors = [];
+    page.on("pageerror", (e) => pageErrors.push(String(e)));
+    page.on("console", (m) => {
+      const text = m.text();
+      if (text.startsWith("[bench]")) step(`in page: ${text.slice(8)}`);
+      else if (m.type() === "error") pageErrors.push(text);
+    });
+    await page.goto(`${origin}/`);
+    await page.waitForFunction(() => window.__bench !== undefined);
+
+    step(`running in Chromium ${browser.version()} (${quick ? "quick" : `${CONFIG.rounds} rounds`})`);
+    const measured = await page.evaluate((cfg) => window.__bench.run(cfg), CONFIG);
+    let profiles = {};
+    if (profile) {
+      step("CPU profiles of the tokenwarden workloads");
+      profiles = await profileWorkloads(page, measured.tokenwarden.hasManager, measured.tokenwarden.hasDecode);
+    }
+
+    results = {
+      schema: 1,
+      date: new Date().toISOString(),
+      quick,
+      config: CONFIG,
+      environment: {
+        chromium: browser.version(),
+        node: process.version,
+        os: `${platform()} ${release()}`,
+        cpu: cpus()[0]?.model ?? null,
+        cores: cpus().length,
+        memoryGiB: Math.round(totalmem() / 2 ** 30),
+        // Other work on the machine during the run (1, 5, 15 min), at start and end.
+        loadAverageStart,
+        loadAverageEnd: loadavg().map((x) => Math.round(x * 100) / 100),
+        chromiumFlags: CHROMIUM_ARGS,
+        page: measured.env,
+        git: gitInfo(),
+        dist: DIST.startsWith(`${ROOT}/`) ? DIST.slice(ROOT.length + 1) : DIST,
+        versions: Object.fromEntries(
+          ["@auth0/auth0-spa-js", "oidc-client-ts", "@supabase/auth-js", "axios", "axios-auth-refresh", "jwt-decode", "ky", "esbuild", "playwright-core"].map(
+            (p) => [p, packageVersion(ROOT, p)],
+          ),
+        ),
+      },
+      tokenwarden: measured.tokenwarden,
+      size: sizes,
+      overhead: measured.overhead,
+      decode: measured.decode,
+      burst: measured.burst,
+      memory: measured.memory ?? null,
+      startup: measured.startup ?? null,
+      profiles,
+      pageErrors,
+      pageElapsedMs: measured.elapsedMs,
+    };
+  } finally {
+    await browser.close();
+    server.close();
+  }
+
+  results.targets = evaluateTargets(results);
+  results.totalElapsedMs = Date.now() - t0;
+  const markdown = renderMarkdown(results);
+  if (write) {
+    writeFileSync(join(BENCH, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(join(BENCH, "RESULTS.md"), markdown);
+    step("wrote bench/results.json and bench/RESULTS.md");
+  }
+  process.stdout.write(`\n${markdown}\n`);
+  step(`done in ${(results.totalElapsedMs / 1000).toFixed(1)} s`);
+  if (results.tokenwarden.error) process.stderr.write(`bench: tokenwarden failed to load: ${results.tokenwarden.error}\n`);
+  if (results.pageErrors.length) {
+    process.stderr.write(`bench: page errors:\n  ${results.pageErrors.join("\n  ")}\n`);
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench: ${e && e.stack ? e.stack : e}\n`);
+  process.exit(1);
+});
