@@ -8,7 +8,8 @@
 //!
 //! Codes are stable snake_case strings (documented in the README):
 //! `config`, `invalid_token`, `session_expired`, `refresh_failed`,
-//! `queue_full`, `queue_timeout`, `logged_out`, `disposed`, `no_session`.
+//! `queue_full`, `queue_timeout`, `logged_out`, `disposed`, `no_session`
+//! (plus `not_initialized`, thrown by `js/index.js` itself).
 //!
 //! ```ignore
 //! return Err(error::token_error("disposed", "the token manager was disposed"));
@@ -107,42 +108,23 @@ fn part_str(part: Part) -> &'static str {
 }
 
 /// `TokenError` code `invalid_token` for a JWT that does not decode, with
-/// `part` (`"header"`, `"payload"`, `"signature"` or `null`) and a stable
-/// `reason` (`wrong_part_count`, `empty_part`, `base64`, `utf8`, `json`,
-/// `not_object`, `bad_claim`, `exp_in_milliseconds`).
+/// `part` (`"header"`, `"payload"`, `"signature"` or `null`), the core's
+/// stable `reason` (`wrong_part_count`, `empty_part`, `invalid_base64`,
+/// `invalid_utf8`, `invalid_json`, `not_object`, `bad_claim`,
+/// `exp_in_milliseconds`) and, for `bad_claim`, `claim`.
 pub(crate) fn jwt_error(error: &JwtError) -> JsValue {
-    let (part, reason, message): (Option<Part>, &str, &str) = match error {
-        JwtError::WrongPartCount { .. } => (
-            None,
-            "wrong_part_count",
-            "a JWT has exactly three dot-separated parts",
-        ),
-        JwtError::EmptyPart(p) => (Some(*p), "empty_part", "a JWT part is empty"),
-        JwtError::Base64(p) => (Some(*p), "base64", "a JWT part is not base64url"),
-        JwtError::Utf8(p) => (Some(*p), "utf8", "a JWT part is not UTF-8"),
-        JwtError::Json(p) => (Some(*p), "json", "a JWT part is not valid JSON"),
-        JwtError::NotObject(p) => (Some(*p), "not_object", "a JWT part is not a JSON object"),
-        JwtError::BadClaim { why, .. } => (Some(Part::Payload), "bad_claim", why),
-        JwtError::ExpInMilliseconds => (
-            Some(Part::Payload),
-            "exp_in_milliseconds",
-            "the exp claim looks like milliseconds, not seconds",
-        ),
-    };
     let mut text = String::from("invalid token: ");
-    if let Some(p) = part {
-        text.push_str(part_str(p));
-        text.push_str(": ");
-    }
     if let JwtError::BadClaim { claim, .. } = error {
         text.push_str(claim);
-        text.push_str(" ");
+        text.push(' ');
     }
-    text.push_str(message);
+    text.push_str(error.message());
     let err = token_error("invalid_token", &text);
-    let part_value = part.map_or(JsValue::NULL, |p| JsValue::from_str(part_str(p)));
-    set(&err, "part", &part_value);
-    set(&err, "reason", &JsValue::from_str(reason));
+    let part = error
+        .part()
+        .map_or(JsValue::NULL, |p| JsValue::from_str(part_str(p)));
+    set(&err, "part", &part);
+    set(&err, "reason", &JsValue::from_str(error.code()));
     if let JwtError::BadClaim { claim, .. } = error {
         set(&err, "claim", &JsValue::from_str(claim));
     }

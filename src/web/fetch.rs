@@ -73,7 +73,7 @@ pub(crate) fn origin_allowed(url: &str, allowed_origins: &[String]) -> bool {
     let Some(target) = origin_of(url) else {
         return false;
     };
-    own_origin().is_some_and(|own| own == target) || allowed_origins.iter().any(|o| *o == target)
+    own_origin().is_some_and(|own| own == target) || allowed_origins.contains(&target)
 }
 
 /// The request for one attempt, with `Authorization: Bearer <token>` when

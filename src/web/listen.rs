@@ -62,7 +62,7 @@ pub(crate) fn document_target() -> Option<EventTarget> {
 
 /// Registers `callback` for each of `kinds` on the global scope, plus
 /// `document_kinds` on the document; targets that do not exist are skipped.
-pub(crate) fn listen_all<F: Fn() + Clone + 'static>(
+pub(crate) fn listen_all<F: FnMut() + Clone + 'static>(
     kinds: &[&'static str],
     document_kinds: &[&'static str],
     callback: F,
@@ -70,14 +70,12 @@ pub(crate) fn listen_all<F: Fn() + Clone + 'static>(
     let mut out = Vec::new();
     if let Some(target) = global_target() {
         for kind in kinds {
-            let cb = callback.clone();
-            out.extend(Listener::new(&target, kind, move || cb()));
+            out.extend(Listener::new(&target, kind, callback.clone()));
         }
     }
     if let Some(target) = document_target() {
         for kind in document_kinds {
-            let cb = callback.clone();
-            out.extend(Listener::new(&target, kind, move || cb()));
+            out.extend(Listener::new(&target, kind, callback.clone()));
         }
     }
     out

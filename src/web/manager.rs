@@ -125,7 +125,19 @@ pub(crate) fn create(options_value: &JsValue) -> Result<Shared, JsValue> {
     let config = Config::from_raw(&raw).map_err(|e| config_error(e.option, e.reason))?;
     let idle_tracking = config.idle_timeout_ms > 0;
     let (mut store, open_warning) = Store::open(options.storage, &options.storage_key);
-    let (stored, load_warning) = store.load();
+    let (mut stored, load_warning) = store.load();
+    // Resume only a session that can still be used: a valid access token, or
+    // a way to refresh it, and within `maxSessionSeconds`.
+    if let Some(s) = &stored {
+        let now = now_ms();
+        let refreshable = s.refresh_token.is_some() || raw.refresh_without_token;
+        let within_max =
+            config.max_session_ms == 0 || s.started_at.saturating_add(config.max_session_ms) > now;
+        if !(within_max && (s.expires_at > now || refreshable)) {
+            stored = None;
+            let _ = store.save(None);
+        }
+    }
     let inner = Inner {
         session: Session::new(config, random_seed()),
         options,
@@ -192,7 +204,38 @@ pub(crate) fn feed(rc: &Shared, input: Input) {
     for output in outputs.unwrap_or_default() {
         execute(rc, output);
     }
+    settle_stale_waiters(rc);
     sync_timer(rc);
+}
+
+/// `auth.refresh()` callers still waiting while no refresh is under way
+/// (none could start, or it ended without new tokens) are rejected, so a
+/// manual refresh never hangs.
+fn settle_stale_waiters(rc: &Shared) {
+    let leftovers = with(rc, |inner| {
+        if inner.refresh_waiters.is_empty() || inner.session.refreshing() {
+            return None;
+        }
+        Some((
+            std::mem::take(&mut inner.refresh_waiters),
+            inner.session.access_token().is_some(),
+        ))
+    })
+    .flatten();
+    let Some((waiters, signed_in)) = leftovers else {
+        return;
+    };
+    let error = if signed_in {
+        token_error(
+            "refresh_failed",
+            "the refresh could not run or did not produce new tokens",
+        )
+    } else {
+        token_error("no_session", "there is no session to refresh")
+    };
+    for (_, reject) in waiters {
+        settle(&reject, &error);
+    }
 }
 
 /// Arms the one timer for the core's next deadline.
@@ -425,9 +468,19 @@ pub(crate) fn emit_warning(rc: &Shared, code: &str, message: &str) {
 fn settle_refresh_waiters(rc: &Shared, event: &Event) {
     let outcome: Result<(), JsValue> = match event {
         Event::Refreshed { .. } => Ok(()),
+        // A failed attempt that will be retried (backoff) keeps them waiting.
+        Event::Error { .. } if with(rc, |inner| inner.session.refreshing()) != Some(false) => {
+            return
+        }
         Event::Error { code, detail } => Err(token_error(super::error::code_str(*code), detail)),
         Event::SessionExpired { .. } => Err(token_error("session_expired", "the session is over")),
         Event::Logout => Err(token_error("logged_out", "the user logged out")),
+        Event::Warning {
+            code: "refresh_token_rejected",
+        } => Err(token_error(
+            "refresh_failed",
+            "the refresh token was rejected; the session ends when the access token expires",
+        )),
         _ => return,
     };
     let waiters = with(rc, |inner| std::mem::take(&mut inner.refresh_waiters)).unwrap_or_default();
@@ -598,8 +651,10 @@ pub(crate) fn on(rc: &Shared, name: &JsValue, listener: &JsValue) -> Result<Func
     Ok(off.into_js_value().unchecked_into())
 }
 
-/// `auth.refresh()`: resolves when new tokens are in place, rejects with the
-/// refresh's error; joins a refresh already in flight.
+/// `auth.refresh()`: resolves when new tokens are in place; rejects when the
+/// refresh gives up (`refresh_failed`, after the retries), ends the session
+/// (`session_expired`), cannot run (`no_session`/`refresh_failed`); joins a
+/// refresh already in flight.
 pub(crate) fn refresh(rc: &Shared) -> Promise {
     let (promise, resolve, reject) = new_promise();
     if with(rc, |inner| {
@@ -611,28 +666,6 @@ pub(crate) fn refresh(rc: &Shared) -> Promise {
         return promise;
     }
     feed(rc, Input::RefreshRequested);
-    // The core did not start (or join) a refresh: settle now instead of hanging.
-    let leftovers = with(rc, |inner| {
-        if inner.session.refreshing() {
-            return (Vec::new(), true);
-        }
-        (
-            std::mem::take(&mut inner.refresh_waiters),
-            inner.session.access_token().is_some(),
-        )
-    });
-    if let Some((waiters, signed_in)) = leftovers {
-        for (resolve, reject) in waiters {
-            if signed_in {
-                settle(&resolve, &JsValue::UNDEFINED);
-            } else {
-                settle(
-                    &reject,
-                    &token_error("no_session", "there is no session to refresh"),
-                );
-            }
-        }
-    }
     promise
 }
 
@@ -663,6 +696,11 @@ pub(crate) fn access_token(rc: &Shared) -> Option<String> {
 /// `auth.expiresAt` (epoch ms).
 pub(crate) fn expires_at(rc: &Shared) -> Option<f64> {
     with(rc, |inner| inner.session.expires_at().map(|v| v as f64)).flatten()
+}
+
+/// `auth.refreshAt` (epoch ms).
+pub(crate) fn refresh_at(rc: &Shared) -> Option<f64> {
+    with(rc, |inner| inner.session.refresh_at().map(|v| v as f64)).flatten()
 }
 
 /// `auth.claims`: the access token's payload object, or `null`.

@@ -103,6 +103,12 @@ impl TokenManager {
         manager::expires_at(&self.shared)
     }
 
+    /// When the next proactive refresh is planned (epoch ms), or `null`.
+    #[wasm_bindgen(getter, js_name = refreshAt)]
+    pub fn refresh_at(&self) -> Option<f64> {
+        manager::refresh_at(&self.shared)
+    }
+
     /// The access token's payload, or `null`.
     #[wasm_bindgen(getter)]
     pub fn claims(&self) -> JsValue {

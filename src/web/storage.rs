@@ -166,5 +166,5 @@ fn decode(text: &str) -> Option<StoredSession> {
 
 fn millis(value: JsValue) -> Option<Millis> {
     let n = value.as_f64()?;
-    (n.is_finite() && n >= 0.0 && n <= 9.0e15).then_some(n as Millis)
+    (0.0..=9.0e15).contains(&n).then_some(n as Millis)
 }
