@@ -7,6 +7,7 @@
 //! - `logout` `{}`
 //! - `error` `{ code, message, error }` (`error` is a `TokenError`)
 //! - `warning` `{ code, message }`
+//! - `draftsRestored` `[{ key, url, savedAt, expiresAt, fields, form }]` (drafts module)
 //!
 //! Listeners are called without any borrow of the manager held, so they may
 //! call back into it. A listener that throws is reported with
@@ -29,6 +30,8 @@ pub(crate) const EVENT_NAMES: &[&str] = &[
     "logout",
     "error",
     "warning",
+    // Emitted by the drafts module after sign-in.
+    "draftsRestored",
 ];
 
 /// Most warnings kept while nobody listens.

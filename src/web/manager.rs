@@ -613,7 +613,7 @@ pub(crate) fn on(rc: &Shared, name: &JsValue, listener: &JsValue) -> Result<Func
         .ok_or_else(|| {
             config_error(
                 "event",
-                "unknown event name (refreshed, expiring, sessionExpired, logout, error, warning)",
+                "unknown event name (refreshed, expiring, sessionExpired, logout, error, warning, draftsRestored)",
             )
         })?;
     let listener: Function = listener
