@@ -3,6 +3,8 @@
 //! panics and well-formed tokens round-trip.
 // Host-only: wasm-pack builds every test target for wasm32; proptest cannot.
 #![cfg(not(target_arch = "wasm32"))]
+// Host-only: wasm-pack builds every test target for wasm32; proptest cannot.
+#![cfg(not(target_arch = "wasm32"))]
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;

@@ -13,6 +13,8 @@
 //!   never exceeds its limit;
 //! - the next deadline is always in the future (no stuck timer), and sends
 //!   carry the current access token.
+// Host-only: wasm-pack builds every test target for wasm32; proptest cannot.
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::collections::BTreeMap;
 use std::rc::Rc;

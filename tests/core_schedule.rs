@@ -1,4 +1,6 @@
 //! Schedule tables for `tokenwarden::core::schedule` and config validation.
+// Host-only: wasm-pack builds every test target for wasm32; proptest cannot.
+#![cfg(not(target_arch = "wasm32"))]
 
 use tokenwarden::core::jwt::Claims;
 use tokenwarden::core::schedule::{

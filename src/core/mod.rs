@@ -34,8 +34,8 @@ pub mod session;
 pub use config::{Config, ConfigError, RawConfig};
 pub use jwt::{decode, Claims, DecodedJwt, JwtError, Part};
 pub use session::{
-    ErrorCode, Event, Input, Output, RefreshFailure, RequestId, Session, SessionEndReason,
-    StoredSession, TabMessage, TokenSet,
+    BearerError, ErrorCode, Event, Input, Output, RefreshFailure, RequestId, Session,
+    SessionEndReason, StoredSession, TabMessage, TokenSet,
 };
 
 /// Unix epoch milliseconds, as the browser's `Date.now()` gives them.
