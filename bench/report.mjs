@@ -295,3 +295,77 @@ export function renderMarkdown(r) {
   parts.push("");
   return `${parts.join("\n")}\n`;
 }
+
+/** The compact table for the README's "Performance" section (docs/bench.md). */
+export function renderSummary(r) {
+  const t = Object.fromEntries(r.targets.map((x) => [x.id, x]));
+  const res = (...ids) => {
+    const ts = ids.map((id) => t[id]).filter(Boolean);
+    if (ts.some((x) => x.status === "missed")) return "**missed**";
+    if (ts.some((x) => x.status === "not measured")) return "not measured";
+    return "met";
+  };
+  const rows = [];
+  const st = r.size.tokenwarden;
+  const peerSize = r.size.peers.map((p) => `${p.label} ${kb(p.gzipBytes)}`).join("; ");
+  rows.push(["Size, gzip -9 (wasm + JS)", st.available ? kb(st.gzipBytes) : "–", peerSize, `≤ ${kb(SIZE_TARGET_BYTES)}`, res("size")]);
+
+  const c = r.overhead.contenders;
+  const us = (x) => (x ? `${f2(x.usPerCall.median)} µs` : "–");
+  rows.push([
+    "Per-request overhead, valid token",
+    c.tokenwarden ? `${us(c.tokenwarden)} (${x2(c.tokenwarden.ratioToStub.median)} stub)` : "–",
+    `stub fetch ${us(c.stub)}; ky ${us(c.ky)} (${x2(c.ky?.ratioToStub.median)}); axios + axios-auth-refresh ${us(c.axios)} (${x2(c.axios?.ratioToStub.median)})`,
+    `≤ ${OVERHEAD_TARGET_RATIO}× stub, below ky and axios`,
+    res("overhead-stub", "overhead-peers"),
+  ]);
+  for (const kind of ["small", "large"]) {
+    const d = r.decode.sizes[kind];
+    rows.push([
+      `decodeJwt, ${kind === "small" ? `small token (${d.payloadBytes} B payload)` : "4 KB payload"}`,
+      d.tokenwardenOpsPerSec ? `${ops(d.tokenwardenOpsPerSec.median)} (${x2(d.speedup.median)})` : "–",
+      `jwt-decode ${ops(d.jwtDecodeOpsPerSec.median)}`,
+      `≥ ${DECODE_TARGET_SPEEDUP}×`,
+      res(`decode-${kind}`),
+    ]);
+  }
+  const b = r.burst;
+  const burstCell = (x) =>
+    x
+      ? `${x.refreshCallsMin === x.refreshCallsMax ? x.refreshCallsMax : `${x.refreshCallsMin}–${x.refreshCallsMax}`} refresh, ${x.successMin}/${b.requests} ok, +${f1(x.addedMs.median)} ms`
+      : "–";
+  rows.push([
+    `Burst of ${b.requests}, token rejected (401)`,
+    burstCell(b["tokenwarden-401"]),
+    `axios-auth-refresh defaults: ${burstCell(b.axios)}; \`deduplicateRefresh: false\`: ${burstCell(b["axios-nodedup"])}`,
+    `1 refresh, ${b.requests}/${b.requests}, ≤ +${BURST_ADDED_TARGET_MS} ms`,
+    res("burst-tokenwarden-401"),
+  ]);
+  rows.push([
+    `Burst of ${b.requests}, token already expired`,
+    burstCell(b["tokenwarden-expired"]),
+    "–",
+    `1 refresh, ${b.requests}/${b.requests}, ≤ +${BURST_ADDED_TARGET_MS} ms`,
+    res("burst-tokenwarden-expired"),
+  ]);
+  const m = r.memory;
+  rows.push([
+    m ? `Memory growth, ${m.fetches.toLocaleString("en-US")} fetches + ${m.refreshes.toLocaleString("en-US")} refreshes` : "Memory growth",
+    m && m.wasmGrowthBytes != null
+      ? `wasm ${kib(m.wasmGrowthBytes)}, JS heap ${m.jsHeapGrowthBytes >= 0 ? "+" : ""}${kib(m.jsHeapGrowthBytes)}`
+      : "–",
+    "–",
+    `wasm ≤ ${kib(WASM_GROWTH_TARGET_BYTES)}`,
+    res("memory"),
+  ]);
+  rows.push([
+    "Start-up, import → ready manager",
+    r.startup ? `${f1(r.startup.cold.totalMs)} ms first load, ${f1(r.startup.fresh.totalMs.median)} ms re-import` : "–",
+    "–",
+    "–",
+    "–",
+  ]);
+  const e = r.environment;
+  const head = `Measured ${r.date.slice(0, 10)}${r.quick ? " (quick run)" : ""} in headless Chromium ${e.chromium} on ${e.cpu ?? "unknown CPU"} × ${e.cores} (1-min load average ${e.loadAverageStart?.[0] ?? "?"}); medians of ${r.config.rounds} rounds.`;
+  return `${head}\n\n${table(["Measure", "tokenwarden", "Alternatives (same run)", "Target", "Result"], rows)}\n`;
+}
