@@ -227,7 +227,10 @@ pub fn marked_off(data_draft: &str) -> bool {
 }
 
 fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
-    s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+    // `get` instead of indexing: no panic path (and no core::fmt) in the wasm.
+    s.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
 // ---------------------------------------------------------------------------
@@ -281,7 +284,7 @@ pub fn key_form_identity(key: &str) -> Option<&str> {
     if !is_draft_key(key) {
         return None;
     }
-    key.rfind('#').map(|i| &key[i + 1..])
+    key.rsplit_once('#').map(|(_, identity)| identity)
 }
 
 // ---------------------------------------------------------------------------
@@ -468,7 +471,16 @@ impl Draft {
 /// so the order is deterministic).
 pub fn eviction_order(saved_at: &[Millis]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..saved_at.len()).collect();
-    order.sort_by_key(|&i| (saved_at[i], i));
+    // Insertion sort: a handful of drafts, and far smaller in wasm than the
+    // standard library's sorts. Strict `<` keeps equal times in index order.
+    let time = |i: usize| saved_at.get(i).copied().unwrap_or(0);
+    for n in 1..order.len() {
+        let mut k = n;
+        while k > 0 && time(order[k]) < time(order[k - 1]) {
+            order.swap(k, k - 1);
+            k -= 1;
+        }
+    }
     order
 }
 
@@ -550,8 +562,8 @@ fn decodes_to_authority(value: &[u8]) -> bool {
     let hex = |b: u8| (b as char).to_digit(16);
     let mut decoded = Vec::with_capacity(3);
     let mut i = 0;
-    while i < value.len() && decoded.len() < 2 {
-        let mut byte = value[i];
+    while let (Some(&next), true) = (value.get(i), decoded.len() < 2) {
+        let mut byte = next;
         i += 1;
         if byte == b'%' {
             if let (Some(hi), Some(lo)) = (
@@ -609,9 +621,9 @@ pub fn normalize_origin(origin: &str) -> Option<String> {
     let origin = origin.trim();
     let origin = origin.strip_suffix('/').unwrap_or(origin);
     let (scheme, default_port, rest) = if starts_with_ignore_case(origin, "https://") {
-        ("https://", ":443", &origin[8..])
+        ("https://", ":443", origin.get(8..)?)
     } else if starts_with_ignore_case(origin, "http://") {
-        ("http://", ":80", &origin[7..])
+        ("http://", ":80", origin.get(7..)?)
     } else {
         return None;
     };
@@ -643,26 +655,16 @@ pub fn valid_return_param(name: &str) -> bool {
 // A tiny JSON writer and reader, for the draft format only
 // ---------------------------------------------------------------------------
 
-/// Append `n` in decimal without `core::fmt`.
-fn push_u64(out: &mut String, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+/// Append `n` in decimal without `core::fmt` (at most 20 levels deep).
+fn push_u64(out: &mut String, n: u64) {
+    if n >= 10 {
+        push_u64(out, n / 10);
     }
-    for &b in &buf[i..] {
-        out.push(b as char);
-    }
+    out.push(char::from(b'0' + (n % 10) as u8));
 }
 
 /// Append `s` as a JSON string literal.
 fn push_json_str(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
     for c in s.chars() {
         match c {
@@ -673,8 +675,9 @@ fn push_json_str(out: &mut String, s: &str) {
             '\t' => out.push_str("\\t"),
             c if (c as u32) < 0x20 => {
                 out.push_str("\\u00");
-                out.push(HEX[(c as usize) >> 4] as char);
-                out.push(HEX[(c as usize) & 15] as char);
+                let hex = |d: u32| char::from_digit(d & 15, 16).unwrap_or('0');
+                out.push(hex(c as u32 >> 4));
+                out.push(hex(c as u32));
             }
             c => out.push(c),
         }
@@ -701,6 +704,7 @@ const MAX_DEPTH: u32 = 8;
 impl Json {
     fn parse(text: &str) -> Option<Json> {
         let mut reader = Reader {
+            text,
             bytes: text.as_bytes(),
             pos: 0,
         };
@@ -732,6 +736,7 @@ impl Json {
 }
 
 struct Reader<'a> {
+    text: &'a str,
     bytes: &'a [u8],
     pos: usize,
 }
@@ -826,7 +831,7 @@ impl Reader<'_> {
             self.pos += 1;
         }
         let digits = self.pos - start;
-        if digits > 1 && self.bytes[start] == b'0' {
+        if digits > 1 && self.bytes.get(start) == Some(&b'0') {
             return None;
         }
         if matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
@@ -859,7 +864,7 @@ impl Reader<'_> {
                 }
                 self.pos += 1;
             }
-            out.push_str(std::str::from_utf8(&self.bytes[run_start..self.pos]).ok()?);
+            out.push_str(self.text.get(run_start..self.pos)?);
             match self.peek()? {
                 b'"' => {
                     self.pos += 1;

@@ -386,7 +386,7 @@ fn slots(proto: &Proto, form: &HtmlFormElement) -> Vec<Slot> {
 fn elements_position(index: u32) -> String {
     // `form_identity` already renders numbers without core::fmt.
     let rendered = form_identity("", "", index as usize);
-    rendered.trim_start_matches("n:").into()
+    rendered.strip_prefix("n:").unwrap_or(&rendered).into()
 }
 
 /// Read a form's savable fields; `true` when the user put anything in it
@@ -603,8 +603,11 @@ fn write_with_eviction(
                 .map_or(0, |d| d.saved_at)
         })
         .collect();
-    for i in eviction_order(&saved_at) {
-        let _ = storage.remove_item(&candidates[i]);
+    for candidate in eviction_order(&saved_at)
+        .into_iter()
+        .filter_map(|i| candidates.get(i))
+    {
+        let _ = storage.remove_item(candidate);
         match storage.set_item(key, value) {
             Ok(()) => return Ok(()),
             Err(e) if is_quota_error(&e) => continue,
@@ -778,7 +781,16 @@ pub(crate) fn list(sub: Option<&str>, now_ms: Millis) -> Vec<DraftInfo> {
             });
         }
     }
-    out.sort_by_key(|d| d.saved_at);
+    // Oldest first; the Vec is already nearly in that order (storage order
+    // is insertion order in practice), so an insertion sort is cheap and
+    // keeps the standard sorts out of the wasm.
+    for n in 1..out.len() {
+        let mut k = n;
+        while k > 0 && out[k].saved_at < out[k - 1].saved_at {
+            out.swap(k, k - 1);
+            k -= 1;
+        }
+    }
     out
 }
 
