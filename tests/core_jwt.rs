@@ -9,6 +9,7 @@
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
 use proptest::prelude::*;
+use tokenwarden::core::json;
 use tokenwarden::core::jwt::{decode, Claims, JwtError, Part};
 
 const RFC_HEADER: &str = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9";
@@ -265,6 +266,26 @@ proptest! {
         match decode(&t) {
             Ok(d) => prop_assert_eq!(d.payload_json.as_bytes(), &bytes[..]),
             Err(e) => prop_assert!(e.part().is_some()),
+        }
+    }
+
+    /// The JSON reader's own number conversion equals `str::parse` in the
+    /// range tokens use (≤ 15 significant digits, small exponents)...
+    #[test]
+    fn json_numbers_exact_in_token_range(int in 0u64..1_000_000_000_000, frac in 0u32..1000, neg in any::<bool>(), e in -7i32..=7) {
+        let text = format!("{}{int}.{frac:03}e{e}", if neg { "-" } else { "" });
+        let o = json::top_level(&format!(r#"{{"n":{text}}}"#)).unwrap();
+        prop_assert_eq!(o.get_num("n"), Some(text.parse::<f64>().unwrap()), "{}", text);
+    }
+
+    /// ...and stays within a relative 1e-12 of it for any JSON number.
+    #[test]
+    fn json_numbers_close_everywhere(text in "-?(0|[1-9][0-9]{0,30})(\\.[0-9]{1,30})?([eE][+-]?[0-9]{1,3})?") {
+        let o = json::top_level(&format!(r#"{{"n":{text}}}"#)).unwrap();
+        let ours = o.get_num("n").unwrap();
+        let std = text.parse::<f64>().unwrap();
+        if std.is_finite() && std.abs() > 1e-290 && std.abs() < 1e290 {
+            prop_assert!(((ours - std) / std).abs() < 1e-12, "{} -> {} vs {}", text, ours, std);
         }
     }
 

@@ -295,15 +295,30 @@ impl Parser<'_> {
         }
     }
 
-    /// A number per the RFC 8259 grammar, converted with the standard parser.
+    /// A number per the RFC 8259 grammar.
+    ///
+    /// Converted without `str::parse::<f64>` (whose correctly-rounding
+    /// machinery costs kilobytes of wasm): up to 19 significant digits are
+    /// kept in a `u64`, then scaled by a power of ten. With at most 15–16
+    /// digits and a decimal exponent within ±22 (every NumericDate and
+    /// `expires_in` in practice) the result is exact or correctly rounded
+    /// (one IEEE operation on exact operands); beyond that it may be off by
+    /// an ulp or so, which no caller here can notice.
     fn number(&mut self) -> Result<f64, JsonError> {
-        let start = self.i;
-        if self.peek() == Some(b'-') {
+        let negative = self.peek() == Some(b'-');
+        if negative {
             self.i += 1;
         }
+        let mut mantissa: u64 = 0;
+        let mut exp10: i64 = 0;
         match self.peek() {
             Some(b'0') => self.i += 1,
-            Some(b'1'..=b'9') => self.digits(),
+            Some(b'1'..=b'9') => {
+                while let Some(c @ b'0'..=b'9') = self.peek() {
+                    push_digit(&mut mantissa, &mut exp10, c - b'0', false);
+                    self.i += 1;
+                }
+            }
             _ => return Err(self.err()),
         }
         if self.peek() == Some(b'.') {
@@ -311,28 +326,48 @@ impl Parser<'_> {
             if !matches!(self.peek(), Some(b'0'..=b'9')) {
                 return Err(self.err());
             }
-            self.digits();
+            while let Some(c @ b'0'..=b'9') = self.peek() {
+                push_digit(&mut mantissa, &mut exp10, c - b'0', true);
+                self.i += 1;
+            }
         }
         if let Some(b'e' | b'E') = self.peek() {
             self.i += 1;
+            let exp_negative = self.peek() == Some(b'-');
             if let Some(b'+' | b'-') = self.peek() {
                 self.i += 1;
             }
             if !matches!(self.peek(), Some(b'0'..=b'9')) {
                 return Err(self.err());
             }
-            self.digits();
+            let mut e: i64 = 0;
+            while let Some(c @ b'0'..=b'9') = self.peek() {
+                e = (e * 10 + i64::from(c - b'0')).min(1_000_000);
+                self.i += 1;
+            }
+            exp10 += if exp_negative { -e } else { e };
         }
-        // The slice is ASCII by construction, so both conversions succeed;
-        // errors are mapped instead of unwrapped all the same.
-        let text = core::str::from_utf8(&self.s[start..self.i]).map_err(|_| self.err())?;
-        text.parse::<f64>().map_err(|_| self.err())
-    }
-
-    fn digits(&mut self) {
-        while let Some(b'0'..=b'9') = self.peek() {
-            self.i += 1;
-        }
+        let magnitude = if mantissa == 0 {
+            0.0
+        } else if (-22..=22).contains(&exp10) && mantissa < (1 << 53) {
+            let scale = pow10(exp10.unsigned_abs() as u32);
+            if exp10 < 0 {
+                mantissa as f64 / scale
+            } else {
+                mantissa as f64 * scale
+            }
+        } else {
+            // Far outside what tokens carry: overflow to infinity (callers
+            // reject it) or underflow to zero is the point.
+            let e = exp10.clamp(-1000, 1000) as i32;
+            let m = mantissa as f64;
+            if e < -300 {
+                m * pow10_i(-300) * pow10_i(e + 300)
+            } else {
+                m * pow10_i(e)
+            }
+        };
+        Ok(if negative { -magnitude } else { magnitude })
     }
 
     /// A string; unescaped into a `String` only when `keep` (top-level keys and
@@ -422,6 +457,38 @@ impl Parser<'_> {
             self.i += 1;
         }
         Ok(v)
+    }
+}
+
+/// Append a decimal digit to the mantissa while it has room (19 digits);
+/// an integer digit without room bumps the exponent instead, a fraction
+/// digit without room is dropped.
+fn push_digit(mantissa: &mut u64, exp10: &mut i64, digit: u8, fraction: bool) {
+    if *mantissa < 1_000_000_000_000_000_000 {
+        *mantissa = *mantissa * 10 + u64::from(digit);
+        if fraction {
+            *exp10 -= 1;
+        }
+    } else if !fraction {
+        *exp10 += 1;
+    }
+}
+
+/// 10^n, exact for n <= 22.
+fn pow10(n: u32) -> f64 {
+    let mut v = 1.0;
+    for _ in 0..n {
+        v *= 10.0;
+    }
+    v
+}
+
+/// 10^e for any `e` (repeated multiplication; inexact beyond 10^22).
+fn pow10_i(e: i32) -> f64 {
+    if e >= 0 {
+        pow10(e.unsigned_abs())
+    } else {
+        1.0 / pow10(e.unsigned_abs())
     }
 }
 
@@ -515,6 +582,33 @@ mod tests {
         // Far deeper than any stack could take recursively: still an error, no crash.
         let hostile = "[".repeat(1_000_000);
         assert_eq!(validate(&hostile), Err(JsonError::TooDeep));
+    }
+
+    #[test]
+    fn numbers_convert_exactly_in_the_token_range() {
+        let cases = [
+            ("0", 0.0),
+            ("-0", -0.0),
+            ("1700000000", 1_700_000_000.0),
+            ("1700000900.5", 1_700_000_900.5),
+            ("1700000000000", 1_700_000_000_000.0),
+            ("0.25", 0.25),
+            ("-1.5e2", -150.0),
+            ("15E-1", 1.5),
+            ("1e+3", 1000.0),
+            ("300", 300.0),
+            ("0.1", 0.1),
+            ("123.456", 123.456),
+            ("9007199254740993", 9_007_199_254_740_992.0),
+            ("12345678901234567890123", 1.2345678901234568e22),
+            ("1e-400", 0.0),
+        ];
+        for (text, want) in cases {
+            let o = top_level(&format!("{{\"n\":{text}}}")).unwrap();
+            assert_eq!(o.get_num("n"), Some(want), "{text}");
+            // Agrees with the standard parser wherever the fast path applies.
+            assert_eq!(text.parse::<f64>().unwrap(), want, "{text}");
+        }
     }
 
     #[test]
