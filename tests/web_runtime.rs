@@ -712,12 +712,20 @@ async fn unusable_refresh_responses_are_transient_failures() {
 
 #[wasm_bindgen_test]
 async fn cookie_and_function_transports() {
-    // Cookie: no refresh token in JS, credentials included, snake_case response.
+    // Cookie: no refresh token in JS, credentials included; a refresh token
+    // in the response body is ignored; a string `expires_in` is accepted.
+    clear_storage();
     let server = FakeServer::new();
     let auth = manager(
         &server,
-        r#"{"refresh":{"url":"/auth/refresh","format":"cookie"}}"#,
+        r#"{"refresh":{"url":"/auth/refresh","format":"cookie"},"storage":"session","storageKey":"tw-cookie"}"#,
     );
+    let issued = server.issue(300.0);
+    let body = js_sys::Object::new();
+    set(&body, "access_token", &JsValue::from_str(&issued));
+    set(&body, "refresh_token", &JsValue::from_str("leaked"));
+    set(&body, "expires_in", &JsValue::from_str("3600"));
+    server.script(200, &body, &JsValue::UNDEFINED);
     auth.set_session(session(&make_jwt(300.0), Some("must-be-dropped")))
         .unwrap();
     let response = fetch(&auth, "/api/orders", JsValue::UNDEFINED)
@@ -731,7 +739,23 @@ async fn cookie_and_function_transports() {
         "",
         "no refresh token is ever sent from JS"
     );
+    assert_eq!(auth.access_token().unwrap(), issued);
+    assert!(
+        auth.expires_at().unwrap() > js_sys::Date::now() + 3_000_000.0,
+        "expires_in \"3600\""
+    );
+    let stored = web_sys::window()
+        .unwrap()
+        .session_storage()
+        .unwrap()
+        .unwrap()
+        .get_item("tw-cookie:session")
+        .unwrap()
+        .unwrap();
+    assert!(get(&obj(&stored), "refreshToken").is_null(), "{stored}");
+    assert!(!stored.contains("must-be-dropped") && !stored.contains("leaked"));
     auth.dispose();
+    clear_storage();
 
     // A custom async function.
     let server = FakeServer::new();

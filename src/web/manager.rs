@@ -56,6 +56,9 @@ pub(crate) struct Inner {
     /// DOM listeners (wake-ups, activity); removed when dropped.
     pub(crate) listeners: Vec<Listener>,
     last_activity: Millis,
+    /// Set while `logout({ redirect: true })` runs: the app asked for the
+    /// login redirect explicitly, so it happens even with `redirect: false`.
+    logout_redirect: bool,
     /// Cross-tab channel, lock settings and sleep detection (`tabs` module).
     pub(crate) tabs: Option<super::tabs::Tabs>,
 }
@@ -149,6 +152,7 @@ pub(crate) fn create(options_value: &JsValue) -> Result<Shared, JsValue> {
         refresh_waiters: Vec::new(),
         listeners: Vec::new(),
         last_activity: 0,
+        logout_redirect: false,
         tabs: None,
     };
     let rc: Shared = Rc::new(RefCell::new(Some(inner)));
@@ -411,8 +415,10 @@ pub(crate) fn drafts_and_redirect(rc: &Shared, reason: SessionEndReason, redirec
     // Drafts: save in-progress forms here, before navigating away.
     let target = with(rc, |inner| {
         let options = &inner.options;
-        // An explicit `logout({ redirect: true })` redirects even with `redirect: false`.
-        let wanted = redirect && (options.redirect || reason == SessionEndReason::Logout);
+        // The `redirect` option governs session ends (and logouts from other
+        // tabs); an explicit `logout({ redirect: true })` always redirects.
+        let explicit = reason == SessionEndReason::Logout && inner.logout_redirect;
+        let wanted = redirect && (options.redirect || explicit);
         if !wanted {
             return None;
         }
@@ -677,7 +683,9 @@ pub(crate) fn logout(rc: &Shared, options: &JsValue) -> Promise {
     let redirect = prop(options, "redirect")
         .and_then(|v| v.as_bool())
         .unwrap_or(false);
+    with(rc, |inner| inner.logout_redirect = redirect);
     feed(rc, Input::Logout { redirect });
+    with(rc, |inner| inner.logout_redirect = false);
     Promise::resolve(&JsValue::UNDEFINED)
 }
 

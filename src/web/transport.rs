@@ -240,9 +240,17 @@ fn tokens_from(body: &JsValue, cookie_mode: bool) -> Result<TokenSet, &'static s
     let expires_in = match either("expiresIn", "expires_in") {
         None => None,
         Some(v) => {
-            let seconds = v
-                .as_f64()
-                .or_else(|| v.as_string().and_then(|s| s.trim().parse::<f64>().ok()));
+            // Some servers send `"3600"`; JS `Number()` parses it without
+            // pulling Rust's float parser into the wasm.
+            let seconds = v.as_f64().or_else(|| {
+                let text = v.as_string()?;
+                let text = text.trim();
+                let numeric = !text.is_empty()
+                    && text
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b));
+                numeric.then(|| js_sys::Number::parse_float(text))
+            });
             match seconds {
                 Some(s) if s.is_finite() && s >= 0.0 => Some(s),
                 _ => return Err("the refresh response has an invalid expires_in"),
