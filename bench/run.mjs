@@ -296,12 +296,19 @@ async function main() {
 
   results.targets = evaluateTargets(results);
   results.totalElapsedMs = Date.now() - t0;
-  const markdown = writeOutputs(results);
+  // A package that does not load is a broken build, not a result: print the
+  // report but keep the committed results, and fail the run.
+  const broken = !results.tokenwarden.loaded;
+  const markdown = broken ? renderMarkdown(results) : writeOutputs(results);
   process.stdout.write(`\n${markdown}\n`);
   step(`done in ${(results.totalElapsedMs / 1000).toFixed(1)} s`);
   if (results.tokenwarden.error) process.stderr.write(`bench: tokenwarden failed to load: ${results.tokenwarden.error}\n`);
   if (results.pageErrors.length) {
     process.stderr.write(`bench: page errors:\n  ${results.pageErrors.join("\n  ")}\n`);
+  }
+  if (broken) {
+    process.stderr.write(`bench: tokenwarden did not load from ${DIST}; results not written\n`);
+    process.exitCode = 1;
   }
 }
 
