@@ -144,6 +144,17 @@ async function benchOverhead(tw, cfg) {
     },
     one: () => stub.fetch(API, { headers: { Authorization: `Bearer ${token}` } }),
   });
+  // Context, not a target: the same call with a Request built by hand, as a
+  // wrapper that keeps a replayable Request would do (real `fetch` builds
+  // one internally anyway; the stub does not).
+  contenders.push({
+    id: "stub-request",
+    label: "stub fetch, `new Request` with the header built by hand",
+    run: async (n) => {
+      for (let i = 0; i < n; i++) await stub.fetch(new Request(API, { headers: { Authorization: `Bearer ${token}` } }));
+    },
+    one: () => stub.fetch(new Request(API, { headers: { Authorization: `Bearer ${token}` } })),
+  });
   let auth = null;
   if (tw) {
     auth = await createManager(tw, stub);
