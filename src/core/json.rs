@@ -386,7 +386,11 @@ impl Parser<'_> {
                 self.i += 1;
             }
             if keep && self.i > run {
-                let chunk = core::str::from_utf8(&self.s[run..self.i]).map_err(|_| self.err())?;
+                let chunk = self
+                    .s
+                    .get(run..self.i)
+                    .and_then(|b| core::str::from_utf8(b).ok())
+                    .ok_or(JsonError::Syntax { offset: run })?;
                 out.push_str(chunk);
             }
             match self.peek() {
