@@ -135,8 +135,10 @@ pub fn plan_refresh(
         let fraction = SHORT_LIFETIME_FRACTION - SHORT_LIFETIME_JITTER_FRACTION * r;
         received_at.saturating_add((lifetime as f64 * fraction) as Millis)
     } else {
-        let jitter = (jitter_ms as f64 * r) as Millis;
-        expires_at - lead_ms - jitter // no underflow: lead + jitter < lifetime <= expires_at
+        let jitter = ((jitter_ms as f64 * r) as Millis).min(jitter_ms);
+        // lead + jitter < lifetime <= expires_at, so this never saturates;
+        // saturating anyway for hand-built configs.
+        expires_at.saturating_sub(lead_ms).saturating_sub(jitter)
     };
     let earliest = now.max(received_at.saturating_add(min_interval_ms));
     RefreshPlan {
