@@ -19,6 +19,11 @@ export function categoryOf(frame) {
   return "other";
 }
 
+/** Rust symbol without its hash suffix and crate disambiguators (`::h0123…`, `[0123…]`). */
+export function shortName(name) {
+  return name.replace(/::h[0-9a-f]{16}$/, "").replace(/\[[0-9a-f]{16}\]/g, "");
+}
+
 /**
  * `{ sampledMs, categories: [{category, ms, pct}], top: [{name, category, ms, pct}] }`
  * (idle time excluded from the percentages).
@@ -44,7 +49,7 @@ export function summarizeProfile(profile, topN = 15) {
     if (category === "other" && otherUrls.size < 5) otherUrls.add(node.callFrame.url);
     total += ms;
     categories.set(category, (categories.get(category) ?? 0) + ms);
-    const name = node.callFrame.functionName || "(anonymous)";
+    const name = shortName(node.callFrame.functionName || "(anonymous)");
     const key = `${category}\u0000${name}`;
     functions.set(key, (functions.get(key) ?? 0) + ms);
   }

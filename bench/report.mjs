@@ -92,7 +92,7 @@ export function evaluateTargets(r) {
       target,
       measured: `${refreshes} refresh, ${b.successMin}/${r.burst.requests} ok (worst round), +${f1(b.addedMs.median)} ms over a ${f1(b.refreshRttMs.median)} ms refresh`,
       status: oneRefresh && allOk && fast ? "met" : "missed",
-      profile: "burst",
+      profile: kind === "tokenwarden-401" ? "burst-401" : "burst-expired",
     });
   }
 
@@ -140,6 +140,7 @@ export function renderMarkdown(r) {
       `One page, one run; figures are medians over ${r.config.rounds} rounds (after a warm-up round), ratios are per round. ` +
       `tokenwarden at ${e.git.commit ? e.git.commit.slice(0, 10) : "unknown commit"}${e.git.runtimeSourcesDirty ? " (with uncommitted runtime changes)" : ""}.`,
   );
+  if (r.note) parts.push(`\n> **Build measured:** ${r.note}`);
   parts.push("");
 
   parts.push("## Targets");
@@ -367,5 +368,6 @@ export function renderSummary(r) {
   ]);
   const e = r.environment;
   const head = `Measured ${r.date.slice(0, 10)}${r.quick ? " (quick run)" : ""} in headless Chromium ${e.chromium} on ${e.cpu ?? "unknown CPU"} × ${e.cores} (1-min load average ${e.loadAverageStart?.[0] ?? "?"}); medians of ${r.config.rounds} rounds.`;
-  return `${head}\n\n${table(["Measure", "tokenwarden", "Alternatives (same run)", "Target", "Result"], rows)}\n`;
+  const note = r.note ? `\n\n> **Build measured:** ${r.note}` : "";
+  return `${head}${note}\n\n${table(["Measure", "tokenwarden", "Alternatives (same run)", "Target", "Result"], rows)}\n`;
 }

@@ -9,6 +9,7 @@
 //   node bench/run.mjs --dist DIR measure another build of the package (default dist/)
 //   node bench/run.mjs --no-profile skip the CPU profiles
 //   node bench/run.mjs --render   re-render RESULTS.md and docs/bench.md from results.json
+//   node bench/run.mjs --note TEXT  a remark about the build measured, shown in the report
 //
 // Steps: package sizes (esbuild + gzip -9, bench/sizes.mjs); bundle the page
 // (bench/page/*.js + ky, axios, axios-auth-refresh, jwt-decode) into
@@ -41,6 +42,8 @@ const quick = args.has("--quick");
 const write = !args.has("--no-write");
 const profile = !args.has("--no-profile");
 const renderOnly = args.has("--render");
+const noteArg = argv.indexOf("--note");
+const NOTE = noteArg >= 0 ? (argv[noteArg + 1] ?? null) : null;
 
 /** Rounds and sizes of every section (the full run stays well under 3 minutes). */
 const CONFIG = quick
@@ -167,7 +170,7 @@ async function profileWorkloads(page, hasManager, hasDecode) {
   await cdp.send("Profiler.enable");
   await cdp.send("Profiler.setSamplingInterval", { interval: 50 });
   const workloads = [];
-  if (hasManager) workloads.push(["fetch", 10_000], ["burst", 5]);
+  if (hasManager) workloads.push(["fetch", 10_000], ["burst-401", 5], ["burst-expired", 5]);
   if (hasDecode) workloads.push(["decode-small", 50_000], ["decode-large", 5000]);
   if (quick) for (const w of workloads) w[1] = Math.max(1, Math.ceil(w[1] / 10));
   const out = {};
@@ -257,6 +260,7 @@ async function main() {
       schema: 1,
       date: new Date().toISOString(),
       quick,
+      note: NOTE,
       config: CONFIG,
       environment: {
         chromium: browser.version(),

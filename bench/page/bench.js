@@ -573,11 +573,13 @@ async function profileWorkload(kind, n) {
     loopTokenwarden(tw.mod.decodeJwt, tokens, n);
     return true;
   }
-  if (kind === "burst") {
+  if (kind === "burst-401" || kind === "burst-expired") {
     if (!tw.hasManager) return false;
     const ctx = { stub: new StubServer() };
     ctx.auth = await createManager(tw.mod, ctx.stub);
-    for (let i = 0; i < n; i++) await burstOnce("tokenwarden-401", ctx, { burstRequests: 1000, refreshDelayMs: 0 });
+    const which = kind === "burst-401" ? "tokenwarden-401" : "tokenwarden-expired";
+    // Same burst as measured, minus the 20 ms of idle waiting for the refresh.
+    for (let i = 0; i < n; i++) await burstOnce(which, ctx, { burstRequests: 1000, refreshDelayMs: 0 });
     ctx.auth.dispose();
     return true;
   }
