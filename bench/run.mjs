@@ -10,6 +10,7 @@
 //   node bench/run.mjs --no-profile skip the CPU profiles
 //   node bench/run.mjs --render   re-render RESULTS.md and docs/bench.md from results.json
 //   node bench/run.mjs --note TEXT  a remark about the build measured, shown in the report
+//   node bench/run.mjs --build-only bundle the peers and the page, no browser (a check for CI)
 //
 // Steps: package sizes (esbuild + gzip -9, bench/sizes.mjs); bundle the page
 // (bench/page/*.js + ky, axios, axios-auth-refresh, jwt-decode) into
@@ -42,6 +43,7 @@ const quick = args.has("--quick");
 const write = !args.has("--no-write");
 const profile = !args.has("--no-profile");
 const renderOnly = args.has("--render");
+const buildOnly = args.has("--build-only");
 const noteArg = argv.indexOf("--note");
 const NOTE = noteArg >= 0 ? (argv[noteArg + 1] ?? null) : null;
 
@@ -226,6 +228,10 @@ async function main() {
 
   step("bundling the bench page");
   await bundlePage();
+  if (buildOnly) {
+    step(`bench page and ${sizes.peers.length} peer bundles built in bench/.build/`);
+    return;
+  }
 
   const server = await serve();
   const origin = `http://127.0.0.1:${server.address().port}`;
