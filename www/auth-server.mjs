@@ -84,6 +84,8 @@ function freshStats() {
     refreshRejections: 0, // invalid_grant & co.
     refreshFaults: 0, // answered by a fault knob (500, drop, garbage)
     reuseDetections: 0,
+    refreshAbandoned: 0, // client went away during the delayMs wait: never processed
+    graceReuses: 0, // a used refresh token accepted again within reuseGraceSeconds
     revokedFamilies: 0,
     logouts: 0,
     renewedTokens: 0, // access tokens handed out in the renew header
@@ -94,6 +96,7 @@ function freshStats() {
 function freshFaults() {
   return {
     delayMs: 0, // delay every refresh response by this many ms
+    reuseGraceSeconds: 0, // > 0: a used refresh token works again for this long (Auth0/Okta-style leeway)
     failNext: 0, // answer the next N refreshes with 500
     dropNext: 0, // destroy the socket of the next N refreshes
     garbageNext: 0, // answer the next N refreshes with 200 and a non-JSON body
@@ -213,6 +216,14 @@ export async function createDemoServer(options = {}) {
     const rec = presented ? state.refreshTokens.get(presented) : undefined;
     if (!rec) return { ok: false, error: "invalid_grant", description: "unknown refresh token" };
     const fam = state.families.get(rec.sid);
+    if (rec.used && state.faults.reuseGraceSeconds > 0 && fam && !fam.revoked &&
+      serverNow() - rec.usedAt <= state.faults.reuseGraceSeconds * 1000) {
+      // Rotation leeway: a client that lost the response may retry with the
+      // old token for a short while (the tabs of a tab killed mid-refresh).
+      state.stats.graceReuses++;
+      const access = await issueAccessToken(rec.sid);
+      return { ok: true, sid: rec.sid, access, refreshToken: issueRefreshToken(rec.sid) };
+    }
     if (rec.used) {
       // Reuse: someone holds an old token. Kill the whole family, the
       // legitimate holder included: that is the point of rotation.
@@ -230,6 +241,7 @@ export async function createDemoServer(options = {}) {
       }
     }
     rec.used = true;
+    rec.usedAt = serverNow();
     const access = await issueAccessToken(rec.sid);
     return { ok: true, sid: rec.sid, access, refreshToken: issueRefreshToken(rec.sid) };
   }
@@ -359,7 +371,17 @@ export async function createDemoServer(options = {}) {
    */
   async function refreshFaults(req, res) {
     const f = state.faults;
-    if (f.delayMs > 0) await new Promise((r) => setTimeout(r, f.delayMs));
+    if (f.delayMs > 0) {
+      let gone = false;
+      res.once("close", () => (gone = true));
+      await new Promise((r) => setTimeout(r, f.delayMs));
+      // The delay stands for the network: a client that went away meanwhile
+      // (tab closed) never reached the server, so nothing is rotated.
+      if (gone || req.socket.destroyed) {
+        state.stats.refreshAbandoned++;
+        return true;
+      }
+    }
     if (f.dropNext > 0) {
       f.dropNext--;
       state.stats.refreshFaults++;
@@ -616,6 +638,7 @@ export async function createDemoServer(options = {}) {
         if (v !== undefined) target[k] = v;
       };
       set("delayMs", 0, 60_000);
+      set("reuseGraceSeconds", 0, 3600);
       set("failNext", 0, 1000);
       set("dropNext", 0, 1000);
       set("garbageNext", 0, 1000);
