@@ -97,6 +97,7 @@ function freshFaults() {
   return {
     delayMs: 0, // delay every refresh response by this many ms
     reuseGraceSeconds: 0, // > 0: a used refresh token works again for this long (Auth0/Okta-style leeway)
+    delayAfterMs: 0, // JSON refresh: rotate first, then hold the response back this long (a lost response)
     failNext: 0, // answer the next N refreshes with 500
     dropNext: 0, // destroy the socket of the next N refreshes
     garbageNext: 0, // answer the next N refreshes with 200 and a non-JSON body
@@ -437,6 +438,8 @@ export async function createDemoServer(options = {}) {
       return send(res, 401, { error: r.error, error_description: r.description }, headers);
     }
     state.stats.refreshSuccesses++;
+    // The rotation is done; a client that dies now never learns the new token.
+    if (state.faults.delayAfterMs > 0) await new Promise((r) => setTimeout(r, state.faults.delayAfterMs));
     if (viaCookie) {
       return send(res, 200, tokenResponse(r.access, null), {
         "Set-Cookie": refreshCookie(r.refreshToken, state.refreshTtlSeconds),
@@ -639,6 +642,7 @@ export async function createDemoServer(options = {}) {
       };
       set("delayMs", 0, 60_000);
       set("reuseGraceSeconds", 0, 3600);
+      set("delayAfterMs", 0, 60_000);
       set("failNext", 0, 1000);
       set("dropNext", 0, 1000);
       set("garbageNext", 0, 1000);
