@@ -99,7 +99,7 @@ function freshFaults() {
     reuseGraceSeconds: 0, // > 0: a used refresh token works again for this long (Auth0/Okta-style leeway)
     delayAfterMs: 0, // JSON refresh: rotate first, then hold the response back this long (a lost response)
     failNext: 0, // answer the next N refreshes with 500
-    dropNext: 0, // destroy the socket of the next N refreshes
+    dropNext: 0, // drop the connection of the next N refreshes mid-response
     garbageNext: 0, // answer the next N refreshes with 200 and a non-JSON body
     skewSeconds: 0, // server clock = real clock + skew (tokens' iat/exp and checks)
     renewWithinSeconds: 0, // > 0: /api/* answers carry a renewed token when exp is this close
@@ -386,7 +386,13 @@ export async function createDemoServer(options = {}) {
     if (f.dropNext > 0) {
       f.dropNext--;
       state.stats.refreshFaults++;
-      req.socket.destroy();
+      // Drop the connection in the middle of the response. (Closing before
+      // the first byte would not reach the app: browsers silently resend a
+      // request whose reused keep-alive connection closes with no answer.)
+      res.writeHead(200, { "Content-Type": "application/json", "Content-Length": "200", "Cache-Control": "no-store" });
+      res.write('{"access_token":"');
+      res.once("drain", () => {});
+      setTimeout(() => req.socket.destroy(), 10);
       return true;
     }
     if (f.failNext > 0) {

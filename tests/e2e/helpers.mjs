@@ -20,7 +20,8 @@ import { dirname, join, resolve } from "node:path";
 import { createDemoServer } from "../../www/auth-server.mjs";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-export const DIST_DIR = join(REPO_ROOT, "dist");
+/** The built package to test: dist/, or TOKENWARDEN_DIST (e.g. a private build). */
+export const DIST_DIR = resolve(process.env.TOKENWARDEN_DIST ?? join(REPO_ROOT, "dist"));
 
 /** Chromium flags that work as root on a machine with only loopback networking. */
 export const CHROMIUM_ARGS = [
@@ -99,9 +100,14 @@ export function watchPage(page, { allowConsoleErrors = [] } = {}) {
     pending.set(req, `${req.method()} ${req.url()}`);
     requests.push(req);
   });
+  // A request stops being pending once its response arrived (or it failed).
+  // Not "requestfinished": Chromium reports that only when the page reads the
+  // body, and a body nobody reads is not a hanging request.
+  page.on("response", (res) => pending.delete(res.request()));
   page.on("requestfinished", (req) => pending.delete(req));
   page.on("requestfailed", (req) => pending.delete(req));
   return {
+    page,
     problems,
     requests,
     /** Requests started and not finished/failed, as "METHOD url". */
@@ -145,8 +151,9 @@ export async function startEnv(options = {}, { contextOptions = {}, browser: sha
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify(f),
       });
-      assert.equal(r.status, 200, await r.text());
-      return r.json();
+      const text = await r.text();
+      assert.equal(r.status, 200, text);
+      return JSON.parse(text);
     },
     /** The server's log of recent /api and refresh requests. */
     async log() {
@@ -174,6 +181,11 @@ export async function startEnv(options = {}, { contextOptions = {}, browser: sha
           for (const { w } of watched) {
             await waitFor(() => w.pending().length === 0, { timeoutMs: 5000, what: "no pending requests" }).catch(() => {});
             assert.deepEqual(w.pending(), [], "requests left pending at the end of the scenario");
+            // Every auth.fetch the harness started has settled.
+            if (!w.page.isClosed()) {
+              const outstanding = await w.page.evaluate(() => window.harness?.outstanding ?? 0).catch(() => 0);
+              assert.equal(outstanding, 0, "auth.fetch calls still unsettled");
+            }
           }
           await waitFor(async () => (await env.stats()).inflight === 0, { timeoutMs: 5000, what: "server idle" }).catch(() => {});
           assert.equal((await env.stats()).inflight, 0, "server still has requests in flight");

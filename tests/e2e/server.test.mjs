@@ -431,10 +431,13 @@ describe("fault knobs and counters", () => {
     assert.equal(s.reuseDetections, 0);
   });
 
-  test("dropNext destroys the connection", async () => {
+  test("dropNext drops the connection in the middle of the response", async () => {
     const login = await h.login();
     await h.faults({ dropNext: 1 });
-    await assert.rejects(h.refresh(login.refresh_token), TypeError);
+    await assert.rejects(async () => {
+      const r = await h.refresh(login.refresh_token);
+      await r.text();
+    }, TypeError);
     assert.equal((await h.refresh(login.refresh_token)).status, 200);
   });
 

@@ -24,9 +24,22 @@ try {
   throw err;
 }
 
+/** auth.fetch, counting calls that have not settled yet (`harness.outstanding`). */
+function tracked(input, init) {
+  harness.outstanding++;
+  const settle = () => {
+    harness.outstanding--;
+  };
+  const p = harness.auth.fetch(input, init);
+  p.then(settle, settle);
+  return p;
+}
+
 const harness = {
   module: tw,
   auth: null,
+  /** auth.fetch calls started here and not settled. */
+  outstanding: 0,
   /** Every event from every manager created here: {type, at, detail}. */
   events: [],
 
@@ -70,8 +83,7 @@ const harness = {
    */
   async burst(n, path = "/api/orders", method = "POST") {
     const calls = Array.from({ length: n }, (_, i) =>
-      harness.auth
-        .fetch(path, method === "GET" ? {} : {
+      tracked(path, method === "GET" ? {} : {
           method,
           headers: { "Content-Type": "application/json", "X-Test": String(i) },
           body: JSON.stringify({ i }),
@@ -85,7 +97,7 @@ const harness = {
   /** One auth.fetch; returns {status, body, headers} or {error, code}. */
   async call(path, init = {}) {
     try {
-      const r = await harness.auth.fetch(path, init);
+      const r = await tracked(path, init);
       const text = await r.text();
       let body = text;
       try { body = JSON.parse(text); } catch { /* keep the text */ }
