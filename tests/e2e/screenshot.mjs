@@ -15,9 +15,20 @@ export async function saveScreenshots(page) {
   const dir = update ? docs : join(REPO_ROOT, "target", "e2e-screenshots");
   mkdirSync(dir, { recursive: true });
   const original = page.viewportSize();
+  // Top of the page, nothing focused, and one redraw of the timeline (every
+  // 250 ms, sized to the SVG's width) after each resize.
+  const settle = async () => {
+    await page.evaluate(() => {
+      document.activeElement?.blur?.();
+      window.scrollTo(0, 0);
+    });
+    await page.waitForTimeout(400);
+  };
   await page.setViewportSize({ width: 1100, height: 900 });
-  await page.screenshot({ path: join(dir, "screenshot.png"), fullPage: false });
+  await settle();
+  await page.screenshot({ path: join(dir, "screenshot.png"), fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
+  await settle();
   // At phone width nothing may overflow sideways.
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   await page.screenshot({ path: join(dir, "screenshot-phone.png"), fullPage: true });

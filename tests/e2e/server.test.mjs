@@ -47,6 +47,15 @@ function useServer(options = {}) {
   return h;
 }
 
+/** Poll until `fn()` is truthy (at most 5 s). */
+async function waitUntil(fn) {
+  const deadline = Date.now() + 5000;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error("condition not reached within 5 s");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 function claimsOf(jwt) {
   return JSON.parse(Buffer.from(jwt.split(".")[1], "base64url").toString("utf8"));
 }
@@ -492,6 +501,52 @@ describe("fault knobs and counters", () => {
     await h.faults({ revokeAll: true });
     assert.equal((await h.refresh(a.refresh_token)).status, 401);
     assert.equal((await h.stats()).activeFamilies, 0);
+  });
+
+  test("reuseGraceSeconds lets a just-used refresh token through once more, without a reuse detection", async () => {
+    await h.post("/demo/reset", {});
+    const login = await h.login();
+    await h.faults({ reuseGraceSeconds: 30 });
+    assert.equal((await h.refresh(login.refresh_token)).status, 200);
+    assert.equal((await h.refresh(login.refresh_token)).status, 200); // within the grace period
+    await h.faults({ reuseGraceSeconds: 0 });
+    assert.equal((await h.refresh(login.refresh_token)).status, 401); // grace off: reuse
+    const s = await h.stats();
+    assert.equal(s.graceReuses, 1);
+    assert.equal(s.reuseDetections, 1);
+  });
+
+  test("delayAfterMs rotates first, then holds the response back", async () => {
+    const login = await h.login();
+    await h.faults({ delayAfterMs: 300 });
+    const before = await h.stats();
+    const p = h.refresh(login.refresh_token);
+    // The rotation is already done while the response is held back.
+    await waitUntil(async () => (await h.stats()).refreshSuccesses > before.refreshSuccesses);
+    assert.equal((await h.stats()).inflight, 1);
+    assert.equal((await p).status, 200);
+    await h.faults({ delayAfterMs: 0 });
+  });
+
+  test("a refresh abandoned by its client during delayMs is not processed", async () => {
+    const login = await h.login();
+    await h.faults({ delayMs: 300 });
+    const before = await h.stats();
+    const ac = new AbortController();
+    const p = fetch(h.url + "/auth/refresh", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ refresh_token: login.refresh_token }),
+      signal: ac.signal,
+    }).catch((e) => e);
+    await waitUntil(async () => (await h.stats()).inflight === 1);
+    ac.abort();
+    await p;
+    await waitUntil(async () => (await h.stats()).refreshAbandoned > before.refreshAbandoned);
+    await h.faults({ delayMs: 0 });
+    // The token was never consumed.
+    assert.equal((await h.refresh(login.refresh_token)).status, 200);
+    assert.equal((await h.stats()).reuseDetections, before.reuseDetections);
   });
 
   test("out-of-range knob values are 400", async () => {
