@@ -211,17 +211,18 @@ export function renderMarkdown(r) {
   parts.push(`## Bursts: ${b.requests} concurrent requests, refresh endpoint answering after ${b.refreshDelayMs} ms`);
   parts.push("");
   const bRows = [];
-  for (const kind of ["tokenwarden-401", "tokenwarden-expired", "axios", "axios-nodedup"]) {
+  for (const kind of ["tokenwarden-401", "tokenwarden-expired", "axios", "axios-nodedup", "floor"]) {
     const x = b[kind];
     if (!x) continue;
     const refreshes = x.refreshCallsMin === x.refreshCallsMax ? `${x.refreshCallsMax}` : `${x.refreshCallsMin}–${x.refreshCallsMax}`;
+    const floor = kind === "floor";
     bRows.push([
       x.label,
       refreshes,
       `${x.successMin}/${b.requests}`,
       f1(x.totalMs.median),
-      f1(x.refreshRttMs.median),
-      `+${f1(x.addedMs.median)}`,
+      floor ? "–" : f1(x.refreshRttMs.median),
+      floor ? "–" : `+${f1(x.addedMs.median)}`,
       f1(x.issueMs.median),
       String(x.transportCalls),
     ]);
@@ -233,7 +234,7 @@ export function renderMarkdown(r) {
     ),
   );
   parts.push("");
-  parts.push("Added latency = burst wall time (first call to last response) − the round trip of one refresh call measured in the same round. \"Issuing\" is the synchronous loop that starts the 1000 calls.");
+  parts.push(`Added latency = burst wall time (first call to last response) − the round trip of one refresh call measured in the same round. "Issuing" is the synchronous loop that starts the ${b.requests} calls. The last row is the floor that any wrapper adds to: ${b.requests} concurrent calls of the stub alone.`);
   if (b.errors.length) parts.push(`\nHarness errors: ${b.errors.join("; ")}`);
   parts.push("");
 
@@ -338,7 +339,7 @@ export function renderSummary(r) {
   rows.push([
     `Burst of ${b.requests}, token rejected (401)`,
     burstCell(b["tokenwarden-401"]),
-    `axios-auth-refresh defaults: ${burstCell(b.axios)}; \`deduplicateRefresh: false\`: ${burstCell(b["axios-nodedup"])}`,
+    `axios-auth-refresh defaults: ${burstCell(b.axios)}; \`deduplicateRefresh: false\`: ${burstCell(b["axios-nodedup"])}${b.floor ? `; stub alone, no refresh: ${f1(b.floor.totalMs.median)} ms` : ""}`,
     `1 refresh, ${b.requests}/${b.requests}, ≤ +${BURST_ADDED_TARGET_MS} ms`,
     res("burst-tokenwarden-401"),
   ]);

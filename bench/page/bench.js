@@ -322,6 +322,30 @@ function statusOf(promise) {
 async function burstOnce(kind, ctx, cfg) {
   const { stub } = ctx;
   const count = cfg.burstRequests;
+  if (kind === "floor") {
+    // Context: the same number of concurrent requests straight to the stub
+    // with a valid header set by hand — no wrapper, no refresh.
+    const session = stub.issue();
+    const header = `Bearer ${session.accessToken}`;
+    const promises = new Array(count);
+    stub.reset();
+    const t0 = now();
+    for (let i = 0; i < count; i++) promises[i] = statusOf(stub.fetch(API, { headers: { Authorization: header } }));
+    const tIssued = now();
+    const statuses = await Promise.all(promises);
+    const t1 = now();
+    return {
+      refreshCalls: 0,
+      success: statuses.filter((x) => x === 200).length,
+      requests: count,
+      transportCalls: stub.requests,
+      unauthorized: stub.unauthorized,
+      totalMs: t1 - t0,
+      issueMs: tIssued - t0,
+      refreshRttMs: 0,
+      addedMs: t1 - t0,
+    };
+  }
   stub.refreshDelayMs = cfg.refreshDelayMs;
   const rtt = await refreshRoundTrip(stub);
   const session = stub.issue();
@@ -377,7 +401,7 @@ async function benchBurst(tw, cfg) {
   ctx.axState = { token: null, refreshToken: null, refreshCalls: 0 };
   ctx.ax = makeAxios(ctx.stub, ctx.axState);
   ctx.axNoDedup = makeAxios(ctx.stub, ctx.axState, { deduplicateRefresh: false });
-  kinds.push("axios", "axios-nodedup");
+  kinds.push("axios", "axios-nodedup", "floor");
   const runs = Object.fromEntries(kinds.map((k) => [k, []]));
   const errors = [];
   for (let round = 0; round <= cfg.burstRounds; round++) {
@@ -401,6 +425,7 @@ async function benchBurst(tw, cfg) {
     "tokenwarden-expired": "tokenwarden: token already expired (refresh first, then send)",
     axios: "axios + axios-auth-refresh (defaults): token rejected by the server",
     "axios-nodedup": "axios + axios-auth-refresh `{ deduplicateRefresh: false }`: token rejected by the server",
+    floor: "context: the same requests straight to the stub, valid token set by hand (no wrapper, no refresh)",
   };
   for (const kind of kinds) {
     const rs = runs[kind];
