@@ -596,6 +596,58 @@ fn transient_failures_back_off_then_reject_and_cool_down() {
 }
 
 #[test]
+fn proactive_refresh_due_during_a_cooldown_waits_for_its_end_without_spinning() {
+    let config = Config {
+        lead_ms: 60_000,
+        jitter_ms: 0,
+        retry_cooldown_ms: 3_600_000,
+        ..Config::default()
+    };
+    // Signed in with a 15-minute token.
+    let (mut h, _) = H::signed_in(config);
+    // A 401: the refresh fails four times, then a one-hour cooldown begins.
+    h.start(1);
+    h.respond(1, 401);
+    let mut attempt = 1;
+    for _ in 1..=3 {
+        h.transient(attempt, None);
+        attempt = starts(&h.fire())[0].0;
+    }
+    h.transient(attempt, None);
+    let cooldown_end = h.s.cooldown_until().unwrap();
+    // A renewed token arrives in a response header during the cooldown (the
+    // cooldown stays). It expires at T0 + 1000 s, later than the current one,
+    // so it is taken, and its refresh is planned 60 s before that: inside
+    // the cooldown.
+    h.start(2);
+    h.step(Input::Response {
+        id: 2,
+        status: 200,
+        bearer_error: None,
+        renewed_token: Some(jwt(T0 + 1_000_000, T0)),
+    });
+    assert_eq!(h.s.cooldown_until(), Some(cooldown_end));
+    let planned = h.s.refresh_at().unwrap();
+    assert!(
+        planned < cooldown_end,
+        "the planned refresh falls in the cooldown"
+    );
+    // Past the planned time, still cooling down: the next deadline must be the
+    // cooldown's end, not the past refresh time (the timer would spin).
+    let out = h.at(planned + 1_000, Input::TimerFired);
+    assert!(starts(&out).is_empty(), "no refresh during the cooldown");
+    let next = h.s.poll_timeout().unwrap();
+    assert!(next > h.now, "deadline {next} is not after now {}", h.now);
+    assert_eq!(next, cooldown_end);
+    let out = h.fire();
+    assert_eq!(
+        starts(&out).len(),
+        1,
+        "the proactive refresh runs after the cooldown"
+    );
+}
+
+#[test]
 fn transient_failures_do_not_end_the_session_even_after_expiry() {
     let (mut h, _) = H::signed_in(Config::default());
     for _ in 0..200 {

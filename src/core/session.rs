@@ -387,7 +387,10 @@ pub struct Session {
     last_activity: Millis,
     idle: bool,
     requests: BTreeMap<RequestId, Request>,
-    queue: VecDeque<RequestId>,
+    /// Waiting requests with their deadlines, in arrival order. The timeout
+    /// is one constant, so deadlines never decrease along the queue: expiry
+    /// and `poll_timeout` only look at the front (O(1) per input, not O(n)).
+    queue: VecDeque<(RequestId, Millis)>,
     out: VecDeque<Output>,
 }
 
@@ -437,7 +440,7 @@ impl Session {
             Input::RequestGone { id } => {
                 if let Some(r) = self.requests.remove(&id) {
                     if r.queued_until.is_some() {
-                        self.queue.retain(|q| *q != id);
+                        self.queue.retain(|q| q.0 != id);
                     }
                 }
             }
@@ -492,14 +495,16 @@ impl Session {
                 next = Some(next.map_or(t, |n| n.min(t)));
             }
         };
-        for id in &self.queue {
-            arm(self.requests.get(id).and_then(|r| r.queued_until));
-        }
+        arm(self.queue.front().map(|q| q.1));
         arm(self.cooldown_until);
         match self.flight {
             Flight::Backoff(at) => arm(Some(at)),
             Flight::Idle => {
-                arm(self.refresh_at);
+                // A proactive refresh that fell due during a cooldown waits for
+                // its end (reporting the past time would spin the timer).
+                arm(self
+                    .refresh_at
+                    .map(|t| self.cooldown_until.map_or(t, |c| t.max(c))));
                 arm(self.expiry_end_at());
             }
             Flight::Running(_) => {}
@@ -652,7 +657,7 @@ impl Session {
     fn request_started(&mut self, id: RequestId, attach: bool, replayable: bool, now: Millis) {
         if let Some(old) = self.requests.remove(&id) {
             if old.queued_until.is_some() {
-                self.queue.retain(|q| *q != id);
+                self.queue.retain(|q| q.0 != id);
             }
         }
         if !attach {
@@ -866,20 +871,17 @@ impl Session {
     }
 
     fn expire_queue(&mut self, now: Millis) {
-        let requests = &mut self.requests;
-        let out = &mut self.out;
-        self.queue
-            .retain(|id| match requests.get(id).and_then(|r| r.queued_until) {
-                Some(deadline) if now >= deadline => {
-                    requests.remove(id);
-                    out.push_back(Output::Reject {
-                        id: *id,
-                        code: ErrorCode::QueueTimeout,
-                    });
-                    false
-                }
-                _ => true,
+        while let Some(&(id, deadline)) = self.queue.front() {
+            if now < deadline {
+                break;
+            }
+            self.queue.pop_front();
+            self.requests.remove(&id);
+            self.out.push_back(Output::Reject {
+                id,
+                code: ErrorCode::QueueTimeout,
             });
+        }
     }
 
     /// When the session ends because the token expires and cannot be
@@ -979,8 +981,9 @@ impl Session {
             return;
         }
         if let Some(r) = self.requests.get_mut(&id) {
-            r.queued_until = Some(now.saturating_add(self.config.queue_timeout_ms));
-            self.queue.push_back(id);
+            let deadline = now.saturating_add(self.config.queue_timeout_ms);
+            r.queued_until = Some(deadline);
+            self.queue.push_back((id, deadline));
         }
     }
 
@@ -994,13 +997,13 @@ impl Session {
     }
 
     fn release_queue(&mut self) {
-        while let Some(id) = self.queue.pop_front() {
+        while let Some((id, _)) = self.queue.pop_front() {
             self.send(id);
         }
     }
 
     fn reject_queue(&mut self, code: ErrorCode) {
-        while let Some(id) = self.queue.pop_front() {
+        while let Some((id, _)) = self.queue.pop_front() {
             self.requests.remove(&id);
             self.out.push_back(Output::Reject { id, code });
         }
