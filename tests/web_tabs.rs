@@ -537,6 +537,53 @@ async fn logout_in_one_tab_signs_out_the_others() {
     c.dispose();
 }
 
+#[wasm_bindgen_test]
+async fn tokens_of_a_logged_out_session_do_not_sign_a_tab_back_in() {
+    // A refresh in another tab raced the logout: its tokens arrive after the
+    // logout. They belong to the session that ended and are not adopted; a
+    // new sign-in (a new startedAt) is.
+    let server = RotatingServer::new();
+    let k = key("race");
+    let a = tab(&server, &k, "");
+    let raw = RawTab::new(&k);
+    a.set_session(server.login()).unwrap();
+    until("the raw tab saw the sign-in", || raw.types().length() >= 1).await;
+    let received = Array::from(&Reflect::get(&raw, &"received".into()).unwrap());
+    let tokens = received
+        .iter()
+        .find(|m| get(m, "type").as_string().as_deref() == Some("tokens"))
+        .expect("tokens message");
+    let started = get(&tokens, "startedAt");
+    assert!(started.as_f64().is_some());
+    JsFuture::from(a.logout(JsValue::UNDEFINED)).await.unwrap();
+    assert_eq!(a.access_token(), None);
+    let late = obj(
+        r#"{"v":1,"type":"tokens","from":"raw","refreshToken":"r-late","expiresAt":9000000000000}"#,
+    );
+    set(&late, "accessToken", &JsValue::from_str(&make_jwt(600.0)));
+    set(&late, "startedAt", &started);
+    raw.post(&late);
+    pause(50.0).await;
+    assert_eq!(a.access_token(), None, "the ended session stays ended");
+    let fresh = obj(
+        r#"{"v":1,"type":"tokens","from":"raw","refreshToken":"r-new","expiresAt":9000000000000}"#,
+    );
+    let token = make_jwt(600.0);
+    set(&fresh, "accessToken", &JsValue::from_str(&token));
+    set(
+        &fresh,
+        "startedAt",
+        &JsValue::from_f64(started.as_f64().unwrap() + 1.0),
+    );
+    raw.post(&fresh);
+    until("a new sign-in elsewhere is adopted", || {
+        a.access_token().as_deref() == Some(token.as_str())
+    })
+    .await;
+    raw.close();
+    a.dispose();
+}
+
 // ---- what is on the channel ----
 
 #[wasm_bindgen_test]

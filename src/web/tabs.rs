@@ -56,7 +56,7 @@ use web_sys::{BroadcastChannel, MessageEvent};
 use super::global::{global_get, now_ms, prop, random_seed};
 use super::manager::{self, with, Shared};
 use super::options::{StorageMode, Transport};
-use crate::core::{Input, StoredSession, TabMessage};
+use crate::core::{Input, Millis, StoredSession, TabMessage};
 use message::Message;
 
 /// Warning code: something on the channel was not a valid tokenwarden message.
@@ -100,6 +100,13 @@ pub(crate) struct Tabs {
     cross_tab: bool,
     /// Tests turn this off to exercise the lease fallback.
     use_web_locks: bool,
+    /// Sign-in time (`startedAt`) of the session this tab holds, as last seen.
+    session_started: Option<Millis>,
+    /// `startedAt` of the session that ended (here or in another tab). Tokens
+    /// of that session still on their way — a refresh that raced the logout
+    /// in another tab — are not adopted, so a logout cannot be undone by
+    /// them; a new sign-in has a new `startedAt`.
+    ended_session: Option<Millis>,
 }
 
 impl Drop for Tabs {
@@ -173,6 +180,8 @@ pub(crate) fn install(rc: &Shared) {
         mode,
         cross_tab,
         use_web_locks: true,
+        session_started: None,
+        ended_session: None,
     };
     if cross_tab {
         if let Ok(channel) = BroadcastChannel::new(&join("tokenwarden:", &key, "")) {
@@ -188,6 +197,7 @@ pub(crate) fn install(rc: &Shared) {
     }
     let hello = with(rc, |inner| {
         let signed_in = inner.session.is_signed_in();
+        tabs.session_started = inner.session.stored().map(|s| s.started_at);
         let hello = cross_tab && !signed_in;
         let id = tabs.id.clone();
         inner.tabs = Some(tabs);
@@ -202,7 +212,11 @@ pub(crate) fn install(rc: &Shared) {
 /// `Output::Broadcast`: tell the other tabs (and keep the rotation marker).
 pub(crate) fn broadcast(rc: &Shared, message: &TabMessage) {
     let Some(Some((id, marker_key, mode))) = with(rc, |inner| {
-        let t = inner.tabs.as_ref().filter(|t| t.cross_tab)?;
+        let t = inner.tabs.as_mut().filter(|t| t.cross_tab)?;
+        match message {
+            TabMessage::Tokens(s) => t.session_started = Some(s.started_at),
+            TabMessage::LoggedOut { .. } => t.ended_session = t.session_started.take(),
+        }
         Some((t.id.clone(), t.marker_key.clone(), t.mode))
     }) else {
         return;
@@ -294,9 +308,7 @@ async fn still_needed(rc: &Shared, attempt: u64) -> bool {
     .unwrap_or(SharedState::Fine);
     match found {
         SharedState::Fine => {}
-        SharedState::Stored(session) => {
-            manager::feed(rc, Input::FromTab(TabMessage::Tokens(session)));
-        }
+        SharedState::Stored(session) => adopt(rc, session),
         SharedState::Stale(from) => {
             // Another tab rotated; its broadcast is normally already here or
             // on its way. Ask explicitly too, in case it was lost.
@@ -324,20 +336,28 @@ fn received(rc: &Shared, data: &JsValue) {
             return;
         }
     };
-    let Some(Some(id)) = with(rc, |inner| inner.tabs.as_ref().map(|t| t.id.clone())) else {
+    let Some(Some((id, ended))) = with(rc, |inner| {
+        let t = inner.tabs.as_mut()?;
+        if let Message::Logout { .. } = message {
+            let ours = inner.session.stored().map(|s| s.started_at);
+            t.ended_session = ours.or(t.session_started);
+            t.session_started = None;
+        }
+        Some((t.id.clone(), t.ended_session))
+    }) else {
         return;
     };
     if message.from() == id {
         return;
     }
     match message {
-        Message::Tokens { session, .. } => {
-            manager::feed(rc, Input::FromTab(TabMessage::Tokens(session)));
+        Message::Tokens { session, .. } if Some(session.started_at) != ended => {
+            adopt(rc, session);
         }
-        Message::Session { to, session, .. } if to == id => {
-            manager::feed(rc, Input::FromTab(TabMessage::Tokens(session)));
+        Message::Session { to, session, .. } if to == id && Some(session.started_at) != ended => {
+            adopt(rc, session);
         }
-        Message::Session { .. } => {}
+        Message::Tokens { .. } | Message::Session { .. } => {}
         Message::Logout { reason, .. } => {
             manager::feed(rc, Input::FromTab(TabMessage::LoggedOut { reason }));
         }
@@ -355,6 +375,19 @@ fn received(rc: &Shared, data: &JsValue) {
             }
         }
     }
+}
+
+/// Feeds tokens from another tab and notes which session this tab now holds.
+fn adopt(rc: &Shared, session: StoredSession) {
+    manager::feed(rc, Input::FromTab(TabMessage::Tokens(session)));
+    with(rc, |inner| {
+        let started = inner.session.stored().map(|s| s.started_at);
+        if let Some(t) = inner.tabs.as_mut() {
+            if started.is_some() {
+                t.session_started = started;
+            }
+        }
+    });
 }
 
 /// Posts a message on this manager's channel (no-op without one).
