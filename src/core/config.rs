@@ -126,9 +126,10 @@ impl Default for Config {
 }
 
 impl ConfigError {
-    /// Stable code for JS (`TokenError.code`): always `invalid_config`.
+    /// Stable code for JS (`TokenError.code`): always `config` (the error
+    /// also names the option, as `TokenError.option`).
     pub fn code(&self) -> &'static str {
-        "invalid_config"
+        "config"
     }
 }
 

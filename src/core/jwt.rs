@@ -125,7 +125,8 @@ pub enum JwtError {
 }
 
 impl JwtError {
-    /// Stable snake_case code for JS (`TokenError.code`).
+    /// Stable snake_case reason for JS: `TokenError.reason` of the
+    /// `invalid_token` error that `decodeJwt`/`setSession` throw.
     pub fn code(&self) -> &'static str {
         match self {
             JwtError::WrongPartCount { .. } => "wrong_part_count",
