@@ -26,6 +26,7 @@
 
 pub mod config;
 pub mod drafts;
+pub mod idmap;
 pub mod json;
 pub mod jwt;
 pub mod schedule;

@@ -54,9 +54,10 @@
 //!   due at its `now_ms`, so late timers (background tabs, sleep) are caught
 //!   up by any input, and `Wake` exists just for that.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::rc::Rc;
 
+use super::idmap::IdMap;
 use super::jwt::{self, Claims, DecodedJwt, JwtError};
 use super::schedule;
 use super::{Config, Millis};
@@ -386,7 +387,7 @@ pub struct Session {
     refresh_at: Option<Millis>,
     last_activity: Millis,
     idle: bool,
-    requests: BTreeMap<RequestId, Request>,
+    requests: IdMap<Request>,
     /// Waiting requests with their deadlines, in arrival order. The timeout
     /// is one constant, so deadlines never decrease along the queue: expiry
     /// and `poll_timeout` only look at the front (O(1) per input, not O(n)).
@@ -412,7 +413,7 @@ impl Session {
             refresh_at: None,
             last_activity: 0,
             idle: false,
-            requests: BTreeMap::new(),
+            requests: IdMap::new(),
             queue: VecDeque::new(),
             out: VecDeque::new(),
         }
