@@ -11,6 +11,7 @@
 //   node bench/run.mjs --render   re-render RESULTS.md and docs/bench.md from results.json
 //   node bench/run.mjs --note TEXT  a remark about the build measured, shown in the report
 //   node bench/run.mjs --build-only bundle the peers and the page, no browser (a check for CI)
+//   node bench/run.mjs --dist D --clean-commit SHA   D was built from a clean export of SHA
 //
 // Steps: package sizes (esbuild + gzip -9, bench/sizes.mjs); bundle the page
 // (bench/page/*.js + ky, axios, axios-auth-refresh, jwt-decode) into
@@ -46,6 +47,9 @@ const renderOnly = args.has("--render");
 const buildOnly = args.has("--build-only");
 const noteArg = argv.indexOf("--note");
 const NOTE = noteArg >= 0 ? (argv[noteArg + 1] ?? null) : null;
+// `--dist` built from a clean export of this commit (not from the work tree).
+const cleanArg = argv.indexOf("--clean-commit");
+const CLEAN_COMMIT = cleanArg >= 0 ? (argv[cleanArg + 1] ?? null) : null;
 
 /** Rounds and sizes of every section (the full run stays well under 3 minutes). */
 const CONFIG = quick
@@ -155,6 +159,7 @@ async function bundlePage() {
 }
 
 function gitInfo() {
+  if (CLEAN_COMMIT) return { commit: CLEAN_COMMIT, runtimeSourcesDirty: false, cleanExport: true };
   try {
     const commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
     const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "js", "Cargo.toml", "Cargo.lock"], {
