@@ -30,10 +30,6 @@
 //! shadows `form.id`) and missing constructors all degrade to an error code
 //! or to "nothing saved/restored".
 
-// Until the token manager calls every entry point, parts of this module are
-// only used by its tests.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
@@ -1057,6 +1053,7 @@ impl Drafts {
     }
 
     /// The validated options.
+    #[cfg(test)]
     pub(crate) fn config(&self) -> &DraftConfig {
         &self.inner.config
     }
@@ -1089,6 +1086,14 @@ impl Drafts {
         let report = self.save_all(now_ms);
         *self.inner.user.borrow_mut() = User::SignedOut;
         report
+    }
+
+    /// An explicit sign-out that keeps nothing (`auth.logout()` without a
+    /// redirect): forget the user without saving; autosave stops.
+    pub(crate) fn signed_out(&self) {
+        self.inner.autosave_timer.borrow_mut().take();
+        self.inner.dirty.borrow_mut().clear();
+        *self.inner.user.borrow_mut() = User::SignedOut;
     }
 
     /// Save every matching form now, bound to the current user.

@@ -11,9 +11,11 @@
 //!
 //! Listeners are called without any borrow of the manager held, so they may
 //! call back into it. A listener that throws is reported with
-//! `console.error` and does not stop the others. Warnings emitted before
-//! anyone listens for `warning` (storage failures at start-up) are kept (a
-//! few) and delivered to the first `warning` listener.
+//! `console.error` and does not stop the others. `warning` and
+//! `draftsRestored` events emitted before anyone listens for them (storage
+//! failures and drafts restored while the manager is created, before the app
+//! could call `auth.on`) are kept (a few) and delivered to the first listener
+//! of that name.
 
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
@@ -34,15 +36,16 @@ pub(crate) const EVENT_NAMES: &[&str] = &[
     "draftsRestored",
 ];
 
-/// Most warnings kept while nobody listens.
-const MAX_EARLY_WARNINGS: usize = 8;
+/// Most events kept while nobody listens.
+const MAX_EARLY: usize = 8;
 
 /// Registered listeners of one manager.
 #[derive(Default)]
 pub(crate) struct Emitter {
     next_id: u32,
     listeners: Vec<(u32, &'static str, Function)>,
-    early_warnings: Vec<JsValue>,
+    /// Events nobody listened to yet: `(name, payload)`.
+    early: Vec<(&'static str, JsValue)>,
 }
 
 impl Emitter {
@@ -72,16 +75,23 @@ impl Emitter {
             .collect()
     }
 
-    /// Keeps a warning for the first `warning` listener.
-    pub(crate) fn keep_warning(&mut self, payload: JsValue) {
-        if self.early_warnings.len() < MAX_EARLY_WARNINGS {
-            self.early_warnings.push(payload);
+    /// Keeps an event nobody listens to for the first listener of `name`.
+    pub(crate) fn keep(&mut self, name: &'static str, payload: JsValue) {
+        if self.early.len() < MAX_EARLY {
+            self.early.push((name, payload));
         }
     }
 
-    /// Takes the kept warnings.
-    pub(crate) fn take_warnings(&mut self) -> Vec<JsValue> {
-        std::mem::take(&mut self.early_warnings)
+    /// Takes the kept events of `name`, oldest first.
+    pub(crate) fn take(&mut self, name: &str) -> Vec<JsValue> {
+        let mut taken = Vec::new();
+        self.early.retain(|(n, payload)| {
+            if *n == name {
+                taken.push(payload.clone());
+            }
+            *n != name
+        });
+        taken
     }
 }
 
@@ -111,6 +121,31 @@ pub(crate) fn warning_payload(code: &str, message: &str) -> JsValue {
         ("code", JsValue::from_str(code)),
         ("message", JsValue::from_str(message)),
     ])
+}
+
+/// An `error` payload: `{ code, message, error }` (`error` is a `TokenError`).
+pub(crate) fn error_payload(code: &str, message: &str) -> JsValue {
+    object(&[
+        ("code", JsValue::from_str(code)),
+        ("message", JsValue::from_str(message)),
+        ("error", token_error(code, message)),
+    ])
+}
+
+/// A human message for the drafts and redirect error codes
+/// (`super::drafts::codes`).
+pub(crate) fn error_message(code: &str) -> &'static str {
+    match code {
+        "drafts_storage_unavailable" => "localStorage is unavailable; form drafts were not saved",
+        "drafts_quota" => "localStorage is full; a form draft could not be saved",
+        "login_url_invalid" => "loginUrl is not a valid URL; no redirect",
+        "redirect_not_allowed" => {
+            "loginUrl is not http(s) on this origin or an allowed origin; no redirect"
+        }
+        "return_param_invalid" => "returnParam is not a plain query parameter name; no redirect",
+        "redirect_no_location" => "there is no location to redirect",
+        _ => "see the error code in the documentation",
+    }
 }
 
 /// A human message for the browser layer's warning codes and the core's.
@@ -146,14 +181,7 @@ pub(crate) fn payload(event: &Event) -> (&'static str, JsValue) {
             object(&[("reason", JsValue::from_str(reason_str(*reason)))]),
         ),
         Event::Logout => ("logout", object(&[])),
-        Event::Error { code, detail } => (
-            "error",
-            object(&[
-                ("code", JsValue::from_str(code_str(*code))),
-                ("message", JsValue::from_str(detail)),
-                ("error", token_error(code_str(*code), detail)),
-            ]),
-        ),
+        Event::Error { code, detail } => ("error", error_payload(code_str(*code), detail)),
         Event::Warning { code } => ("warning", warning_payload(code, warning_message(code))),
     }
 }

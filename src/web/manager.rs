@@ -7,9 +7,14 @@
 //! the injected `fetch` may call back into the manager.
 //!
 //! Hook points for the other browser modules (each is ONE function here):
-//! - [`drafts_and_redirect`]: the session is over (drafts are saved there,
-//!   then the login redirect happens);
-//! - [`after_sign_in`]: `setSession` succeeded (drafts are restored there);
+//! - [`save_drafts`]: the session is over; runs before any output of that
+//!   input is carried out, so drafts are saved before the tokens are cleared
+//!   and before `sessionExpired` listeners (which may unmount the forms) run;
+//! - [`drafts_and_redirect`]: after the `sessionExpired` listeners:
+//!   `onSessionExpired`, then the login redirect;
+//! - [`drafts_signed_in`]: new tokens are in place (`setSession`, a session
+//!   resumed at start-up, tokens from another tab): drafts of that user are
+//!   restored;
 //! - [`broadcast`]: tell the other tabs (cross-tab module);
 //! - [`run_refresh`]: the whole refresh path (the cross-tab module wraps it
 //!   in a Web Lock).
@@ -23,10 +28,11 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::Response;
 
+use super::drafts::{self, Drafts};
 use super::error::{config_error, core_error, jwt_error, token_error};
 use super::events::{self, Emitter};
 use super::fetch::{self, Captured};
-use super::global::{global_get, now_ms, prop, prop_str, random_seed};
+use super::global::{now_ms, object, prop, random_seed};
 use super::listen::{listen_all, Listener};
 use super::options::{self, Transport, WebOptions};
 use super::storage::Store;
@@ -61,6 +67,10 @@ pub(crate) struct Inner {
     logout_redirect: bool,
     /// Cross-tab channel, lock settings and sleep detection (`tabs` module).
     pub(crate) tabs: Option<super::tabs::Tabs>,
+    /// Form drafts; `None` with `drafts: false`. Cloned out of [`with`] and
+    /// called after the borrow is released: restoring dispatches DOM events
+    /// whose listeners may call back into the manager.
+    drafts: Option<Drafts>,
 }
 
 /// One `auth.fetch` call in flight.
@@ -126,6 +136,8 @@ fn disposed_error() -> JsValue {
 pub(crate) fn create(options_value: &JsValue) -> Result<Shared, JsValue> {
     let (raw, options) = options::parse(options_value)?;
     let config = Config::from_raw(&raw).map_err(|e| config_error(e.option, e.reason))?;
+    let drafts_config =
+        drafts::options_from_js(&options.drafts).map_err(|e| config_error(e.option, e.reason))?;
     let idle_tracking = config.idle_timeout_ms > 0;
     let (mut store, open_warning) = Store::open(options.storage, &options.storage_key);
     let (mut stored, load_warning) = store.load();
@@ -154,8 +166,22 @@ pub(crate) fn create(options_value: &JsValue) -> Result<Shared, JsValue> {
         last_activity: 0,
         logout_redirect: false,
         tabs: None,
+        drafts: None,
     };
     let rc: Shared = Rc::new(RefCell::new(Some(inner)));
+
+    if let Some(config) = drafts_config {
+        // Purges expired drafts and installs the submit/autosave listeners;
+        // errors of background saves (autosave) become `error` events.
+        let weak = Rc::downgrade(&rc);
+        let on_error = move |code: &'static str| {
+            if let Some(rc) = weak.upgrade() {
+                emit_error(&rc, code);
+            }
+        };
+        let d = Drafts::new(config, Box::new(on_error), now_ms());
+        with(&rc, |inner| inner.drafts = Some(d));
+    }
 
     let weak = Rc::downgrade(&rc);
     let wake = move || {
@@ -189,6 +215,7 @@ pub(crate) fn create(options_value: &JsValue) -> Result<Shared, JsValue> {
     }
     if let Some(stored) = stored {
         feed(&rc, Input::Restore(stored));
+        drafts_signed_in(&rc);
     }
     // After the restore: a tab that starts without a session asks the others.
     super::tabs::install(&rc);
@@ -205,7 +232,15 @@ pub(crate) fn feed(rc: &Shared, input: Input) {
         }
         outputs
     });
-    for output in outputs.unwrap_or_default() {
+    let outputs = outputs.unwrap_or_default();
+    // The session is over: drafts first, before the tokens are cleared and
+    // before `sessionExpired` listeners run (they may unmount the forms).
+    for output in &outputs {
+        if let Output::SessionOver { reason, .. } = output {
+            save_drafts(rc, *reason);
+        }
+    }
+    for output in outputs {
         execute(rc, output);
     }
     settle_stale_waiters(rc);
@@ -317,6 +352,9 @@ fn execute(rc: &Shared, output: Output) {
             let (name, payload) = events::payload(&event);
             let targets = with(rc, |inner| inner.emitter.targets(name)).unwrap_or_default();
             events::call_all(&targets, &payload);
+            if let Event::Refreshed { .. } = event {
+                drafts_signed_in(rc);
+            }
         }
         Output::SessionOver { reason, redirect } => drafts_and_redirect(rc, reason, redirect),
     }
@@ -408,67 +446,135 @@ pub(crate) fn broadcast(rc: &Shared, message: &TabMessage) {
     super::tabs::broadcast(rc, message);
 }
 
-/// The session is over for good: save form drafts (drafts module), then, if
-/// the core asks for it and the app allows it, go to the login page with
-/// `?<returnParam>=<current path>`.
+/// The session is over for good (called before its outputs are carried
+/// out): save the matching forms as drafts of the user who was signed in.
+/// An explicit `logout()` does not save (the user chose to leave; nothing of
+/// theirs should stay behind) unless it asked for the login redirect; it
+/// only stops autosave.
+fn save_drafts(rc: &Shared, reason: SessionEndReason) {
+    let Some(Some((d, save))) = with(rc, |inner| {
+        let save = reason != SessionEndReason::Logout || inner.logout_redirect;
+        inner.drafts.clone().map(|d| (d, save))
+    }) else {
+        return;
+    };
+    if !save {
+        d.signed_out();
+        return;
+    }
+    for code in d.session_over(now_ms()).errors {
+        emit_error(rc, code);
+    }
+}
+
+/// The session is over for good, drafts are saved and `sessionExpired`
+/// listeners have run: call `onSessionExpired` (not for logouts), then, if
+/// the core asks for it, the app allows it and the handler did not return
+/// `false`, go to `loginUrl?<returnParam>=<current path>`. A `loginUrl` on
+/// an origin the redirect may not go to is an `error` event, not a
+/// navigation.
 pub(crate) fn drafts_and_redirect(rc: &Shared, reason: SessionEndReason, redirect: bool) {
-    // Drafts: save in-progress forms here, before navigating away.
-    let target = with(rc, |inner| {
+    let plan = with(rc, |inner| {
         let options = &inner.options;
         // The `redirect` option governs session ends (and logouts from other
         // tabs); an explicit `logout({ redirect: true })` always redirects.
         let explicit = reason == SessionEndReason::Logout && inner.logout_redirect;
         let wanted = redirect && (options.redirect || explicit);
-        if !wanted {
-            return None;
+        let target = match &options.login_url {
+            Some(login_url) if wanted => Some(drafts::login_redirect_url(
+                login_url,
+                &options.return_param,
+                &options.allowed_origins,
+            )),
+            _ => None,
+        };
+        let handler = match reason {
+            SessionEndReason::Logout => None,
+            _ => options.on_session_expired.clone(),
+        };
+        (target, handler)
+    });
+    let Some((target, handler)) = plan else {
+        return; // disposed by a `sessionExpired` listener
+    };
+    let url = match target {
+        Some(Ok(url)) => Some(url),
+        Some(Err(code)) => {
+            emit_error(rc, code);
+            None
         }
-        login_target(options.login_url.as_deref()?, &options.return_param)
-    })
-    .flatten();
-    if let Some(url) = target {
-        if let Some(location) = global_get("location") {
-            if let Some(assign) =
-                prop(&location, "assign").and_then(|f| f.dyn_into::<Function>().ok())
-            {
-                let _ = assign.call1(&location, &JsValue::from_str(&url));
-            }
+        None => None,
+    };
+    if let Some(handler) = handler {
+        let info = object(&[
+            ("reason", JsValue::from_str(events::reason_str(reason))),
+            (
+                "redirectUrl",
+                url.as_deref().map_or(JsValue::NULL, JsValue::from_str),
+            ),
+        ]);
+        match handler.call1(&JsValue::UNDEFINED, &info) {
+            Ok(answer) if answer.as_bool() == Some(false) => return,
+            Ok(_) => {}
+            Err(thrown) => web_sys::console::error_1(&thrown),
+        }
+    }
+    if let Some(url) = url {
+        if let Err(code) = drafts::navigate(&url) {
+            emit_error(rc, code);
         }
     }
 }
 
-/// `loginUrl` with the current path as the return parameter; `None` when the
-/// URL does not parse or the page already is the login page (no loop).
-fn login_target(login_url: &str, return_param: &str) -> Option<String> {
-    let location = global_get("location")?;
-    let href = prop_str(&location, "href")?;
-    let url = web_sys::Url::new_with_base(login_url, &href).ok()?;
-    let here = prop_str(&location, "pathname").unwrap_or_default();
-    if url.pathname() == here && url.origin() == prop_str(&location, "origin").unwrap_or_default() {
-        return None;
+/// New tokens are in place (`setSession`, a refresh, a session resumed at
+/// start-up, tokens from another tab). The first time for a user (by the
+/// access token's `sub`), drafts saved before a forced sign-out are
+/// restored (`restore: "auto"`) and `draftsRestored` is emitted; later
+/// calls for the same user do nothing, so a refresh never overwrites what
+/// the user is typing.
+fn drafts_signed_in(rc: &Shared) {
+    let Some(Some((d, token))) = with(rc, |inner| {
+        let token = inner.session.access_token()?;
+        Some((inner.drafts.clone()?, String::from(token)))
+    }) else {
+        return;
+    };
+    let sub = crate::core::decode(&token).ok().and_then(|t| t.claims.sub);
+    let restored = d.signed_in(sub.as_deref(), now_ms());
+    if !restored.is_empty() {
+        emit_kept(
+            rc,
+            "draftsRestored",
+            drafts::restored_to_js(&restored).into(),
+        );
     }
-    let mut back = here;
-    back.push_str(&prop_str(&location, "search").unwrap_or_default());
-    back.push_str(&prop_str(&location, "hash").unwrap_or_default());
-    url.search_params().set(return_param, &back);
-    Some(url.href())
 }
 
-/// `setSession` succeeded. Drafts saved before a forced sign-out are restored here.
-fn after_sign_in(rc: &Shared) {
-    let _ = rc;
+/// Emits an `error` event `{ code, message, error }` for a drafts or
+/// redirect error code.
+pub(crate) fn emit_error(rc: &Shared, code: &str) {
+    let payload = events::error_payload(code, events::error_message(code));
+    let targets = with(rc, |inner| inner.emitter.targets("error")).unwrap_or_default();
+    events::call_all(&targets, &payload);
 }
 
-pub(crate) fn emit_warning(rc: &Shared, code: &str, message: &str) {
-    let payload = events::warning_payload(code, message);
+/// Emits an event that is kept for the first listener when nobody listens
+/// yet (`warning`, `draftsRestored`: both can happen while the manager is
+/// created, before the app could subscribe).
+fn emit_kept(rc: &Shared, name: &'static str, payload: JsValue) {
     let targets = with(rc, |inner| {
-        let targets = inner.emitter.targets("warning");
+        let targets = inner.emitter.targets(name);
         if targets.is_empty() {
-            inner.emitter.keep_warning(payload.clone());
+            inner.emitter.keep(name, payload.clone());
         }
         targets
     })
     .unwrap_or_default();
     events::call_all(&targets, &payload);
+}
+
+pub(crate) fn emit_warning(rc: &Shared, code: &str, message: &str) {
+    emit_kept(rc, "warning", events::warning_payload(code, message));
 }
 
 fn settle_refresh_waiters(rc: &Shared, event: &Event) {
@@ -554,6 +660,7 @@ pub(crate) fn set_session(rc: &Shared, tokens: &JsValue) -> Result<(), JsValue> 
     }
     // In cookie mode the refresh token must never live in JS.
     let refresh_token = if cookie_mode { None } else { refresh_token };
+    // Drafts are restored on the `refreshed` this emits (`drafts_signed_in`).
     feed(
         rc,
         Input::SetSession(TokenSet {
@@ -562,7 +669,6 @@ pub(crate) fn set_session(rc: &Shared, tokens: &JsValue) -> Result<(), JsValue> 
             expires_in,
         }),
     );
-    after_sign_in(rc);
     Ok(())
 }
 
@@ -628,12 +734,7 @@ pub(crate) fn on(rc: &Shared, name: &JsValue, listener: &JsValue) -> Result<Func
         .map_err(|_| config_error("listener", "must be a function"))?;
     let (id, early) = with(rc, |inner| {
         let id = inner.emitter.add(name, listener.clone());
-        let early = if name == "warning" {
-            inner.emitter.take_warnings()
-        } else {
-            Vec::new()
-        };
-        (id, early)
+        (id, inner.emitter.take(name))
     })
     .ok_or_else(disposed_error)?;
     if !early.is_empty() {
@@ -687,6 +788,39 @@ pub(crate) fn logout(rc: &Shared, options: &JsValue) -> Promise {
     feed(rc, Input::Logout { redirect });
     with(rc, |inner| inner.logout_redirect = false);
     Promise::resolve(&JsValue::UNDEFINED)
+}
+
+/// The drafts of a live manager: `Ok(None)` with `drafts: false`.
+fn drafts_of(rc: &Shared) -> Result<Option<Drafts>, JsValue> {
+    with(rc, |inner| inner.drafts.clone()).ok_or_else(disposed_error)
+}
+
+/// `auth.drafts.list()`: the signed-in user's drafts (`[]` with `drafts: false`).
+pub(crate) fn drafts_list(rc: &Shared) -> Result<js_sys::Array, JsValue> {
+    Ok(drafts_of(rc)?.map_or_else(js_sys::Array::new, |d| d.list_js(now_ms())))
+}
+
+/// `auth.drafts.restore(key?)`: restore this page's drafts now.
+pub(crate) fn drafts_restore(rc: &Shared, key: &JsValue) -> Result<js_sys::Array, JsValue> {
+    let restored = drafts_of(rc)?.map_or_else(js_sys::Array::new, |d| d.restore_js(key, now_ms()));
+    Ok(restored)
+}
+
+/// `auth.drafts.discard(key | form)`: how many drafts were removed. Anything
+/// but a string or a `<form>` throws a `TypeError` (code
+/// `drafts_discard_argument`).
+pub(crate) fn drafts_discard(rc: &Shared, target: &JsValue) -> Result<u32, JsValue> {
+    let Some(d) = drafts_of(rc)? else {
+        return Ok(0);
+    };
+    d.discard(target).map_err(|code| {
+        let err: JsValue = js_sys::TypeError::new(
+            "auth.drafts.discard expects a draft key (string) or a <form> element",
+        )
+        .into();
+        super::global::set(&err, "code", &JsValue::from_str(code));
+        err
+    })
 }
 
 /// `auth.dispose()`: stops timers and listeners, rejects what is waiting with

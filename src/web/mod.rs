@@ -10,7 +10,8 @@
 //! - `transport`: refresh transports and failure classification;
 //! - `storage`: memory / `sessionStorage` / `localStorage` with fallback;
 //! - `timer`: the one re-armed timeout; `listen`: RAII DOM listeners;
-//! - `events`: `auth.on` and event payloads; `manager`: the glue.
+//! - `events`: `auth.on` and event payloads; `manager`: the glue;
+//! - `drafts`: form drafts and the login redirect; `tabs`: cross-tab.
 //!
 //! ```js
 //! const auth = new TokenManager({ refresh: { url: "/auth/refresh" } });
@@ -30,12 +31,12 @@ mod storage;
 mod tabs;
 mod timer;
 mod transport;
-// Other browser modules: `mod drafts;` (form drafts) and `mod tabs;`
-// (cross-tab) plug into the hook functions in `manager`.
+// `drafts` (form drafts) and `tabs` (cross-tab) plug into the hook
+// functions in `manager`.
 
 pub use error::set_error_class;
 
-use js_sys::{Function, Promise, JSON};
+use js_sys::{Array, Function, Promise, JSON};
 use wasm_bindgen::prelude::*;
 
 /// A token manager: keeps the session's tokens fresh and authenticates
@@ -121,6 +122,37 @@ impl TokenManager {
     pub fn storage(&self) -> Option<String> {
         manager::storage_mode(&self.shared).map(String::from)
     }
+
+    /// `auth.drafts.list()` (`js/index.js` exposes the three drafts methods
+    /// as `auth.drafts`): the signed-in user's unexpired drafts on any page
+    /// of this origin, oldest first; `[]` with `drafts: false`.
+    #[wasm_bindgen(js_name = draftsList)]
+    pub fn drafts_list(&self) -> Result<Array, JsValue> {
+        manager::drafts_list(&self.shared)
+    }
+
+    /// `auth.drafts.restore(key?)`: restore this page's drafts of the
+    /// signed-in user now (only `key` when given); returns what was restored.
+    #[wasm_bindgen(js_name = draftsRestore)]
+    pub fn drafts_restore(&self, key: JsValue) -> Result<Array, JsValue> {
+        manager::drafts_restore(&self.shared, &key)
+    }
+
+    /// `auth.drafts.discard(key | form)`: how many drafts were removed (0 or
+    /// 1). Throws a `TypeError` for anything but a string or a `<form>`.
+    #[wasm_bindgen(js_name = draftsDiscard)]
+    pub fn drafts_discard(&self, target: JsValue) -> Result<u32, JsValue> {
+        manager::drafts_discard(&self.shared, &target)
+    }
+}
+
+/// On the login page: the page to go back to after sign-in, read from the
+/// current URL's `param` query parameter (default `"returnTo"`), or `null`
+/// when it is missing or not a safe same-origin path (`//evil.example`,
+/// `javascript:…`, …).
+#[wasm_bindgen(js_name = returnTo)]
+pub fn return_to(param: Option<String>) -> Option<String> {
+    drafts::return_to_from_location(param.as_deref().unwrap_or("returnTo"))
 }
 
 /// Decodes a JWT's payload (no signature check). Throws `TokenError` code

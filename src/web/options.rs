@@ -34,6 +34,7 @@ const KNOWN_OPTIONS: &[&str] = &[
     "drafts",
     "redirect",
     "returnParam",
+    "onSessionExpired",
     "fetch",
     "queueLimit",
     "queueTimeoutSeconds",
@@ -145,10 +146,13 @@ pub(crate) struct WebOptions {
     pub cross_tab: bool,
     /// The raw `drafts` option (`undefined`, a boolean or an object), for
     /// the drafts module to interpret.
-    #[allow(dead_code)] // read by the drafts module
     pub drafts: JsValue,
     pub redirect: bool,
     pub return_param: String,
+    /// `onSessionExpired({ reason, redirectUrl })`: called when the session
+    /// ends (not by logout), after the `sessionExpired` listeners; returning
+    /// `false` cancels the login redirect.
+    pub on_session_expired: Option<Function>,
     /// The `fetch` used for every request the manager makes.
     pub fetch: Function,
 }
@@ -230,6 +234,13 @@ pub(crate) fn parse(options: &JsValue) -> Result<(RawConfig, WebOptions), JsValu
         drafts: parse_drafts(options)?,
         redirect: boolean(options, "redirect")?.unwrap_or(true),
         return_param: non_empty(options, "returnParam")?.unwrap_or_else(|| "returnTo".into()),
+        on_session_expired: match get(options, "onSessionExpired")? {
+            None => None,
+            Some(f) => Some(
+                f.dyn_into::<Function>()
+                    .map_err(|_| config_error("onSessionExpired", "must be a function"))?,
+            ),
+        },
         fetch,
     };
     Ok((raw, web))
