@@ -94,7 +94,11 @@ export interface TokenManagerOptions {
   storage?: "memory" | "session" | "local";
   /** Namespace for storage keys (`<storageKey>:session`). Default `"tokenwarden"`. */
   storageKey?: string;
-  /** Login page for the redirect when the session ends. Default: no redirect. */
+  /**
+   * Login page for the redirect when the session ends (relative, or absolute
+   * on this origin or an origin in `allowedOrigins`; anything else is refused
+   * with an `error` event `redirect_not_allowed`). Default: no redirect.
+   */
   loginUrl?: string | null;
   /** Stop refreshing after this many seconds without user activity (0 = off, default). */
   idleTimeoutSeconds?: number;
@@ -106,10 +110,20 @@ export interface TokenManagerOptions {
   crossTab?: boolean;
   /** Save form drafts when the session ends; `false` turns it off. Default on. */
   drafts?: DraftsOptions | boolean;
-  /** When the session ends: save drafts and go to `loginUrl`. Default `true`. */
+  /**
+   * When the session ends, go to `loginUrl?<returnParam>=<current path>`.
+   * Default `true`. Drafts are saved either way.
+   */
   redirect?: boolean;
   /** Query parameter carrying the page to come back to. Default `"returnTo"`. */
   returnParam?: string;
+  /**
+   * Called when the session ends (not on `logout()`), after drafts were saved,
+   * the tokens cleared and the `sessionExpired` listeners ran, just before the
+   * login redirect. Return `false` (synchronously) to stay on the page, e.g. to
+   * show your own login dialog. A handler that throws does not stop the redirect.
+   */
+  onSessionExpired?: (info: SessionExpiredInfo) => boolean | void;
   /** The `fetch` used for every request the manager makes (API and refresh). Default `globalThis.fetch`. */
   fetch?: typeof globalThis.fetch;
   /** Most requests that may wait for a refresh; more are rejected (`queue_full`). Default 1000. */
@@ -128,6 +142,18 @@ export interface TokenManagerOptions {
 
 /** Why a session ended. */
 export type SessionEndReason = "refresh_rejected" | "idle" | "max_session" | "expired" | "logout";
+
+/** What `onSessionExpired` receives. */
+export interface SessionExpiredInfo {
+  /** Why the session ended (never `"logout"`: logouts do not call the handler). */
+  reason: Exclude<SessionEndReason, "logout">;
+  /**
+   * Where the redirect will go (`loginUrl` with the return parameter), or
+   * `null` when there is no redirect: `redirect: false`, no `loginUrl`, or a
+   * `loginUrl` that was refused.
+   */
+  redirectUrl: string | null;
+}
 
 /** Stable `TokenError.code` values. */
 export type TokenErrorCode =
@@ -151,19 +177,19 @@ export type TokenErrorCode =
   | "no_session"
   /** `decodeJwt` before the wasm module was loaded. */
   | "not_initialized"
-  /** Draft storage is unavailable. */
+  /** `error` event: `localStorage` is unavailable; drafts were not saved. */
   | "drafts_storage_unavailable"
-  /** Draft storage is full. */
+  /** `error` event: `localStorage` stayed full; a draft was not saved. */
   | "drafts_quota"
-  /** `auth.drafts.discard` got neither a form nor a key. */
+  /** `auth.drafts.discard` got neither a form nor a key (`code` of the `TypeError` it throws). */
   | "drafts_discard_argument"
-  /** `loginUrl` does not parse. */
+  /** `error` event: `loginUrl` does not parse; no redirect. */
   | "login_url_invalid"
-  /** `loginUrl` is on an origin the redirect may not go to. */
+  /** `error` event: `loginUrl` is not http(s) on this origin or an allowed origin; no redirect. */
   | "redirect_not_allowed"
-  /** `returnParam` is not usable. */
+  /** `error` event: `returnParam` is not a plain parameter name; no redirect. */
   | "return_param_invalid"
-  /** No `location` to redirect (worker). */
+  /** `error` event: no `location` to redirect (worker). */
   | "redirect_no_location";
 
 /** The one error type tokenwarden throws or rejects with. */
@@ -213,24 +239,35 @@ export interface TokenManagerEvents {
   sessionExpired: { reason: SessionEndReason };
   /** `auth.logout()` here or in another tab. */
   logout: Record<string, never>;
-  /** A refresh attempt failed (it may be retried), or a drafts operation failed. */
+  /** A refresh attempt failed (it may be retried), a draft could not be saved, or the login redirect was refused. */
   error: { code: TokenErrorCode | string; message: string; error?: TokenError };
   /** Something odd but handled (storage fallback, lead longer than the token lifetime, …). */
   warning: { code: string; message: string };
-  /** Drafts were put back into forms after sign-in. */
+  /**
+   * Drafts were put back into forms after sign-in (`restore: "auto"`). Drafts
+   * restored while the manager was created are delivered to the first listener.
+   */
   draftsRestored: RestoredDraft[];
 }
 
 /** Names accepted by {@link TokenManager.on}. */
 export type TokenManagerEventName = keyof TokenManagerEvents;
 
-/** Saved form drafts of this page. */
+/** Saved form drafts (`auth.drafts`). With `drafts: false`: `[]`, `[]`, `0`. */
 export interface DraftsApi {
-  /** The drafts saved for the signed-in user. */
+  /** The signed-in user's unexpired drafts on any page of this origin, oldest first (`[]` when signed out). */
   list(): DraftInfo[];
-  /** Restore all drafts for this page, or the one with `key`. */
+  /**
+   * Restore this page's drafts of the signed-in user now (only the one with
+   * `key` when given), e.g. once an SPA form has mounted with `restore: "manual"`.
+   * Returns what was put back; no `draftsRestored` event.
+   */
   restore(key?: string): RestoredDraft[];
-  /** Forget the draft of a form (element or key). Returns how many were removed. */
+  /**
+   * Forget the draft of a form (element or draft key; other keys are never
+   * touched). Returns how many were removed (0 or 1). Throws a `TypeError`
+   * (code `drafts_discard_argument`) for anything else.
+   */
   discard(target: HTMLFormElement | string): number;
 }
 
@@ -286,3 +323,12 @@ export declare function init(
  * `not_initialized` before the wasm module is loaded.
  */
 export declare function decodeJwt(token: string): Record<string, unknown>;
+
+/**
+ * On the login page: where to go back to after sign-in. The `param` query
+ * parameter (default `"returnTo"`) of the current URL when it is a safe
+ * same-origin path (`/orders/7?step=2`), else `null` (missing,
+ * `//evil.example`, `https://…`, `javascript:…`, backslashes, …). Throws
+ * `not_initialized` before the wasm module is loaded.
+ */
+export declare function returnTo(param?: string): string | null;

@@ -1,6 +1,11 @@
 // tokenwarden package entry: loads the wasm module once, defines TokenError,
 // re-exports the API. No token logic lives here; it is all in Rust/wasm.
-import initWasm, { TokenManager, decodeJwt as wasmDecodeJwt, __setErrorClass } from "./tokenwarden.js";
+import initWasm, {
+  TokenManager,
+  decodeJwt as wasmDecodeJwt,
+  returnTo as wasmReturnTo,
+  __setErrorClass,
+} from "./tokenwarden.js";
 
 /** The one error type tokenwarden throws or rejects with; see `code`. */
 export class TokenError extends Error {
@@ -34,6 +39,19 @@ export function init(urlOrBytes) {
   return ready;
 }
 
+// `auth.drafts`: the three drafts methods of the wasm class under one name
+// (a wasm-bindgen getter cannot cheaply return an object with methods).
+Object.defineProperty(TokenManager.prototype, "drafts", {
+  configurable: true,
+  get() {
+    return {
+      list: () => this.draftsList(),
+      restore: (key) => this.draftsRestore(key),
+      discard: (target) => this.draftsDiscard(target),
+    };
+  },
+});
+
 /** Creates a token manager; initialises the wasm module on first use. */
 export async function createTokenManager(options) {
   await init();
@@ -45,8 +63,22 @@ export async function createTokenManager(options) {
  * after `await init()` or `await createTokenManager(…)`.
  */
 export function decodeJwt(token) {
+  ensureInitialized();
+  return wasmDecodeJwt(token);
+}
+
+/**
+ * On the login page: where to go back to after sign-in — the `param` query
+ * parameter (default `"returnTo"`) of the current URL if it is a safe
+ * same-origin path, else `null`. Needs the wasm module (`await init()`).
+ */
+export function returnTo(param) {
+  ensureInitialized();
+  return wasmReturnTo(param);
+}
+
+function ensureInitialized() {
   if (!initialized) {
     throw new TokenError("not_initialized", "tokenwarden is not initialised yet: await init() or createTokenManager() first");
   }
-  return wasmDecodeJwt(token);
 }
