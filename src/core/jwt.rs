@@ -22,11 +22,6 @@
 //! assert_eq!(d.claims.exp, Some(1300819380.0));
 //! ```
 
-use base64::alphabet::URL_SAFE;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
-use base64::engine::DecodePaddingMode;
-use base64::Engine;
-
 use super::json::{self, JsonError, Object, Value};
 
 /// A NumericDate (seconds) above this is taken for milliseconds: 10^11 s is
@@ -40,14 +35,47 @@ pub const MAX_NUMERIC_DATE: f64 = MS_THRESHOLD;
 /// Above this even a millisecond `exp` is absurd (year ~5138 in ms).
 const MAX_MS_EXP: f64 = 1e14;
 
-/// base64url, padding optional, non-canonical trailing bits tolerated (as
-/// browsers' `atob`-based decoders do).
-const B64URL: GeneralPurpose = GeneralPurpose::new(
-    &URL_SAFE,
-    GeneralPurposeConfig::new()
-        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
-        .with_decode_allow_trailing_bits(true),
-);
+/// Decodes base64url: padding optional, non-canonical trailing bits
+/// tolerated (as browsers' `atob`-based decoders do); `None` when invalid.
+///
+/// Hand-written instead of the `base64` crate (3 KB of wasm): accepts and
+/// rejects exactly what `base64` 0.22's URL_SAFE engine does with
+/// `DecodePaddingMode::Indifferent` and trailing bits allowed (checked
+/// against it exhaustively in the tests). With `n` symbols before the
+/// padding: `n % 4 == 1` is never valid; `=` may only end the input, at
+/// most 2 of them after `n % 4 == 2`, 1 after `n % 4 == 3`, none otherwise.
+pub(crate) fn b64url_decode(input: &str) -> Option<Vec<u8>> {
+    let bytes = input.as_bytes();
+    let body = bytes.iter().rposition(|&c| c != b'=').map_or(0, |i| i + 1);
+    let max_padding = match body % 4 {
+        0 => 0,
+        2 => 2,
+        3 => 1,
+        _ => return None,
+    };
+    if bytes.len() - body > max_padding {
+        return None;
+    }
+    let mut out = Vec::with_capacity(body / 4 * 3 + 2);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &c in bytes.get(..body)? {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' => 62,
+            b'_' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6 | u32::from(v)) & 0xFFFF;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Some(out)
+}
 
 /// Which of the three parts an error is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,7 +217,7 @@ pub fn decode(token: &str) -> Result<DecodedJwt, JwtError> {
     // Header first: errors name the first bad part in reading order.
     json_object(h, Part::Header)?;
     let (payload_json, payload) = json_object(p, Part::Payload)?;
-    if !s.is_empty() && B64URL.decode(s).is_err() {
+    if !s.is_empty() && b64url_decode(s).is_none() {
         return Err(JwtError::Base64(Part::Signature));
     }
     let claims = claims(&payload)?;
@@ -204,7 +232,7 @@ fn json_object(b64: &str, part: Part) -> Result<(String, Object), JwtError> {
     if b64.is_empty() {
         return Err(JwtError::EmptyPart(part));
     }
-    let bytes = B64URL.decode(b64).map_err(|_| JwtError::Base64(part))?;
+    let bytes = b64url_decode(b64).ok_or(JwtError::Base64(part))?;
     let text = String::from_utf8(bytes).map_err(|_| JwtError::Utf8(part))?;
     let obj = json::top_level(&text).map_err(|e| match e {
         JsonError::NotObject => JwtError::NotObject(part),
@@ -271,9 +299,79 @@ fn string_claim(payload: &Object, claim: &'static str) -> Result<Option<String>,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
 
     fn b64(s: &str) -> String {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
+    }
+
+    /// The reference: what `decode` used before `b64url_decode`.
+    fn reference(input: &str) -> Option<Vec<u8>> {
+        use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+        use base64::engine::DecodePaddingMode;
+        const B64URL: GeneralPurpose = GeneralPurpose::new(
+            &base64::alphabet::URL_SAFE,
+            GeneralPurposeConfig::new()
+                .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+                .with_decode_allow_trailing_bits(true),
+        );
+        B64URL.decode(input).ok()
+    }
+
+    /// Every string of up to 8 symbols over an alphabet that covers each
+    /// class (valid symbols with and without trailing bits, `=`, standard
+    /// base64's `+`/`/`, space, a non-ASCII char), and long random strings:
+    /// same result as the `base64` crate.
+    #[test]
+    fn b64url_matches_the_base64_crate() {
+        let symbols = ["A", "Q", "_", "-", "=", "+", "/", " ", "é"];
+        let mut current = vec![String::new()];
+        let mut checked = 0;
+        for _len in 0..=6 {
+            let mut longer = Vec::new();
+            for s in &current {
+                assert_eq!(b64url_decode(s), reference(s), "{s:?}");
+                checked += 1;
+                for sym in symbols {
+                    longer.push(format!("{s}{sym}"));
+                }
+            }
+            current = longer;
+        }
+        // Length 7 and 8 over the symbols that matter for padding rules.
+        let mut current: Vec<String> = current
+            .into_iter()
+            .filter(|s| s.bytes().all(|b| b"AQ_=".contains(&b)))
+            .collect();
+        for _len in 7..=8 {
+            let mut longer = Vec::new();
+            for s in &current {
+                for sym in ["A", "_", "="] {
+                    let t = format!("{s}{sym}");
+                    assert_eq!(b64url_decode(&t), reference(&t), "{t:?}");
+                    checked += 1;
+                    longer.push(t);
+                }
+            }
+            current = longer;
+        }
+        let mut rng: u64 = 7;
+        for _ in 0..20_000 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let bytes: Vec<u8> = (0..rng % 200).map(|i| (rng >> (i % 50)) as u8).collect();
+            let text = base64::engine::general_purpose::URL_SAFE.encode(&bytes);
+            for t in [
+                text.clone(),
+                text.trim_end_matches('=').to_string(),
+                format!("{text}="),
+            ] {
+                assert_eq!(b64url_decode(&t), reference(&t), "{t:?}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 500_000);
     }
 
     fn tok(payload: &str) -> String {
