@@ -7,6 +7,7 @@
 //!   outputs (fetch, timers, storage, BroadcastChannel, DOM drafts).
 
 pub mod core;
+mod heap;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;
