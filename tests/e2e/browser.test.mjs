@@ -40,7 +40,7 @@ async function harnessPage(env, options, path = "/test/harness.html") {
 const snapshot = (page) => page.evaluate(() => window.harness.snapshot());
 const events = (page) => page.evaluate(() => window.harness.events);
 
-describe("demo page without the token manager", { skip: distMissingReason() ?? false }, () => {
+describe("demo page: the wasm module", { skip: distMissingReason() ?? false }, () => {
   test("the demo page initialises the wasm module and decodes a JWT", T, async () => {
     const env = await startEnv({}, { browser });
     const page = await env.newPage("/");
