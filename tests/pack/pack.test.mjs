@@ -24,7 +24,8 @@ import { launchBrowser, watchPage, REPO_ROOT } from "../e2e/helpers.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const PKG_ROOT = resolve(process.env.TOKENWARDEN_PACK_ROOT ?? REPO_ROOT);
-const DIST_FILES = ["dist/index.js", "dist/index.d.ts", "dist/tokenwarden.js", "dist/tokenwarden_bg.wasm"];
+// scripts/build bundles the wasm-bindgen glue into index.js: three files ship.
+const DIST_FILES = ["dist/index.js", "dist/index.d.ts", "dist/tokenwarden_bg.wasm"];
 const missing = DIST_FILES.filter((f) => !existsSync(join(PKG_ROOT, f)));
 const skip = missing.length ? `not built (missing ${missing.join(", ")}): run \`npm run build\`` : false;
 
