@@ -320,6 +320,30 @@ describe("browser scenarios", { skip: runtimeMissingReason() ?? false }, () => {
     await env.finish();
   });
 
+  test("demo SPA: flaky-server button → Refresh now recovers after failures; Sign out", T, async () => {
+    const env = await startEnv({ accessTtlSeconds: 30 }, { browser });
+    const page = await env.newPage("/login");
+    await page.fill("input[name=username]", "bob");
+    await page.fill("input[name=password]", "demo");
+    await page.click("#sign-in");
+    await page.waitForURL(env.url + "/");
+    await page.waitForFunction(() => document.documentElement.dataset.signedIn === "1", null, { timeout: 15_000 });
+    await page.click("#btn-flaky");
+    await page.waitForFunction(() => document.getElementById("result").textContent.startsWith("Flaky"));
+    await page.click("#btn-refresh");
+    await page.waitForFunction(() => /^Refresh(ed|failed)/.test(document.getElementById("result").textContent), null, { timeout: 30_000 });
+    assert.match(await page.textContent("#result"), /^Refreshed/);
+    const s = await env.stats();
+    assert.equal(s.refreshFaults, 2);
+    assert.equal(s.refreshSuccesses, 1);
+    assert.ok((await page.locator("#events li.error").count()) >= 1, "the failed attempts are listed");
+    await page.click("#btn-flaky"); // reliable again
+    await page.click("#sign-out");
+    await page.waitForFunction(() => document.documentElement.dataset.signedIn === "0");
+    assert.equal(await page.isVisible("#sign-in-link"), true);
+    await env.finish();
+  });
+
   test("demo SPA: the 50-call button shows one refresh; screenshots for the README", T, async () => {
     const env = await startEnv({ accessTtlSeconds: 30 }, { browser });
     const page = await env.newPage("/login?returnTo=%2F");
