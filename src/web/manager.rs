@@ -20,7 +20,6 @@
 //!   in a Web Lock).
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise, JSON};
@@ -38,6 +37,7 @@ use super::options::{self, Transport, WebOptions};
 use super::storage::Store;
 use super::timer::Timer;
 use super::transport;
+use crate::core::idmap::IdMap;
 use crate::core::{
     Config, Event, Input, Millis, Output, RequestId, Session, SessionEndReason, TabMessage,
     TokenSet,
@@ -56,7 +56,8 @@ pub(crate) struct Inner {
     pub(crate) store: Store,
     pub(crate) timer: Timer,
     pub(crate) emitter: Emitter,
-    requests: BTreeMap<RequestId, Pending>,
+    /// Boxed: `IdMap` shifts entries on removal, and a box is 4 bytes.
+    requests: IdMap<Box<Pending>>,
     next_request: RequestId,
     refresh_waiters: Vec<(Function, Function)>,
     /// DOM listeners (wake-ups, activity); removed when dropped.
@@ -91,7 +92,7 @@ impl Drop for Inner {
             return;
         }
         let err = token_error("disposed", "the token manager was disposed");
-        for (_, pending) in std::mem::take(&mut self.requests) {
+        for pending in self.requests.drain_values() {
             settle(&pending.reject, &err);
         }
         for (_, reject) in self.refresh_waiters.drain(..) {
@@ -159,7 +160,7 @@ pub(crate) fn create(options_value: &JsValue) -> Result<Shared, JsValue> {
         store,
         timer: Timer::default(),
         emitter: Emitter::default(),
-        requests: BTreeMap::new(),
+        requests: IdMap::new(),
         next_request: 1,
         refresh_waiters: Vec::new(),
         listeners: Vec::new(),
@@ -694,12 +695,12 @@ pub(crate) fn fetch(rc: &Shared, input: &JsValue, init: &JsValue) -> Promise {
         inner.next_request += 1;
         inner.requests.insert(
             id,
-            Pending {
+            Box::new(Pending {
                 captured,
                 resolve,
                 reject: reject.clone(),
                 response: None,
-            },
+            }),
         );
         id
     });
