@@ -14,7 +14,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createDemoServer } from "../../www/auth-server.mjs";
-import { launchBrowser, runtimeMissingReason, distMissingReason, startEnv, waitFor } from "./helpers.mjs";
+import { launchBrowser, runtimeMissingReason, distMissingReason, startEnv, waitFor, closeOpenEnvs } from "./helpers.mjs";
 
 const T = { timeout: 90_000 };
 const JSON_REFRESH = { url: "/auth/refresh", format: "json" };
@@ -26,6 +26,7 @@ before(async () => {
   if (!distMissingReason()) browser = await launchBrowser();
 });
 after(async () => {
+  await closeOpenEnvs();
   await browser?.close();
 });
 

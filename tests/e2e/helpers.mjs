@@ -119,6 +119,16 @@ export function watchPage(page, { allowConsoleErrors = [] } = {}) {
  * A demo server plus a browser context. `options` go to createDemoServer;
  * `contextOptions` to browser.newContext.
  */
+// Every env not yet closed. A test that fails an assertion never reaches
+// `env.finish()`; its server and context would then keep node alive, so the
+// test files close whatever is left in their `after` hooks.
+const openEnvs = new Set();
+
+/** Close every env a failed test left open (servers, contexts). */
+export async function closeOpenEnvs() {
+  await Promise.all([...openEnvs].map((env) => env.close()));
+}
+
 export async function startEnv(options = {}, { contextOptions = {}, browser: sharedBrowser } = {}) {
   const demo = await createDemoServer({ distDir: DIST_DIR, ...options });
   const browser = sharedBrowser ?? (await launchBrowser());
@@ -196,10 +206,12 @@ export async function startEnv(options = {}, { contextOptions = {}, browser: sha
       }
     },
     async close() {
+      if (!openEnvs.delete(env)) return; // closed already
       await context.close().catch(() => {});
       if (!sharedBrowser) await browser.close().catch(() => {});
       await demo.close();
     },
   };
+  openEnvs.add(env);
   return env;
 }

@@ -12,7 +12,7 @@
 
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launchBrowser, runtimeMissingReason, startEnv, waitFor } from "./helpers.mjs";
+import { launchBrowser, runtimeMissingReason, startEnv, waitFor, closeOpenEnvs } from "./helpers.mjs";
 
 const skip = runtimeMissingReason();
 
@@ -62,6 +62,7 @@ describe("across tabs", { skip: skip ?? false }, () => {
     browser = await launchBrowser();
   });
   after(async () => {
+    await closeOpenEnvs();
     await browser?.close();
   });
 
@@ -197,6 +198,7 @@ describe("across sleep", { skip: skip ?? false }, () => {
     browser = await launchBrowser();
   });
   after(async () => {
+    await closeOpenEnvs();
     await browser?.close();
   });
 
@@ -263,6 +265,7 @@ describe("a tab that dies holding the lock", { skip: skip ?? false }, () => {
     browser = await launchBrowser();
   });
   after(async () => {
+    await closeOpenEnvs();
     await browser?.close();
   });
 
