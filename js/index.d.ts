@@ -230,6 +230,26 @@ export interface RestoredDraft extends DraftInfo {
 }
 
 /** Payloads of {@link TokenManager.on} events. */
+/**
+ * `warning` event codes: something odd but handled. (`string & {}` keeps the
+ * union open for codes added in later versions.)
+ */
+export type WarningCode =
+  | "storage_unavailable"
+  | "storage_corrupt"
+  | "tab_message_invalid"
+  | "lead_exceeds_lifetime"
+  | "lifetime_below_min_interval"
+  | "token_without_exp"
+  | "exp_in_milliseconds"
+  | "token_claims_invalid"
+  | "invalid_expires_in"
+  | "clock_skew_clamped"
+  | "renewed_token_ignored"
+  | "refresh_token_rejected"
+  | "refresh_unavailable"
+  | (string & {});
+
 export interface TokenManagerEvents {
   /** New tokens are in place (sign-in, refresh, renew header, another tab). */
   refreshed: { expiresAt: number; refreshAt: number | null; fromTab: boolean };
@@ -242,7 +262,7 @@ export interface TokenManagerEvents {
   /** A refresh attempt failed (it may be retried), a draft could not be saved, or the login redirect was refused. */
   error: { code: TokenErrorCode | string; message: string; error?: TokenError };
   /** Something odd but handled (storage fallback, lead longer than the token lifetime, …). */
-  warning: { code: string; message: string };
+  warning: { code: WarningCode; message: string };
   /**
    * Drafts were put back into forms after sign-in (`restore: "auto"`). Drafts
    * restored while the manager was created are delivered to the first listener.

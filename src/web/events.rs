@@ -155,6 +155,25 @@ pub(crate) fn warning_message(code: &str) -> &'static str {
             "web storage is unavailable or full; tokens are kept in memory only"
         }
         "storage_corrupt" => "the stored session could not be read and was removed",
+        "tab_message_invalid" => "a message on the tab channel was not valid and was ignored",
+        "lead_exceeds_lifetime" => {
+            "lead + jitter exceed the token lifetime; refreshing at 62.5-75 % of it"
+        }
+        "lifetime_below_min_interval" => {
+            "the token lives less than the minimum refresh interval; refreshing on demand"
+        }
+        "token_without_exp" => "the token has no usable expiry; no proactive refresh",
+        "exp_in_milliseconds" => "the token's exp is in milliseconds, not seconds; ignored",
+        "token_claims_invalid" => "the token's claims are malformed; treated as opaque",
+        "invalid_expires_in" => "expiresIn is not a usable number of seconds; ignored",
+        "clock_skew_clamped" => "the clock skew estimated from iat exceeded 24 h and was clamped",
+        "renewed_token_ignored" => {
+            "the renewed token did not decode or did not expire later; ignored"
+        }
+        "refresh_token_rejected" => {
+            "the refresh token was rejected; the session ends when the access token expires"
+        }
+        "refresh_unavailable" => "there is no session or refresh token to refresh with",
         _ => "see the warning code in the documentation",
     }
 }
@@ -183,5 +202,36 @@ pub(crate) fn payload(event: &Event) -> (&'static str, JsValue) {
         Event::Logout => ("logout", object(&[])),
         Event::Error { code, detail } => ("error", error_payload(code_str(*code), detail)),
         Event::Warning { code } => ("warning", warning_payload(code, warning_message(code))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::warning_message;
+    use crate::core::session::warning;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    /// Every warning code the core or the browser layer emits has its own
+    /// message (the fallback is for codes a future version might add).
+    #[wasm_bindgen_test]
+    fn every_known_warning_code_has_a_message() {
+        let fallback = warning_message("no_such_code");
+        for code in [
+            warning::LEAD_EXCEEDS_LIFETIME,
+            warning::LIFETIME_BELOW_MIN_INTERVAL,
+            warning::TOKEN_WITHOUT_EXP,
+            warning::EXP_IN_MILLISECONDS,
+            warning::TOKEN_CLAIMS_INVALID,
+            warning::INVALID_EXPIRES_IN,
+            warning::CLOCK_SKEW_CLAMPED,
+            warning::RENEWED_TOKEN_IGNORED,
+            warning::REFRESH_TOKEN_REJECTED,
+            warning::REFRESH_UNAVAILABLE,
+            "storage_unavailable",
+            "storage_corrupt",
+            crate::web::tabs::TAB_MESSAGE_INVALID,
+        ] {
+            assert_ne!(warning_message(code), fallback, "{code}");
+        }
     }
 }
