@@ -8,6 +8,10 @@ export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 DEBIAN_SYSROOT=/usr/lib/rustlib/wasm32-unknown-unknown/lib
 DEBIAN_STAMP="$DEBIAN_SYSROOT/.tokenwarden-sysroot-stamp"
+# Debian's std sources (rust-web-src) and the wasm linker rustc looks for:
+# the size build (scripts/build) compiles std from these.
+DEBIAN_STD_SRC=/usr/lib/rustlib/src/rust
+DEBIAN_RUST_LLD=/usr/lib/rustlib/x86_64-unknown-linux-gnu/bin/rust-lld
 
 # Does rustup's active toolchain have the wasm32 target?
 # TOKENWARDEN_WASM_TOOLCHAIN=debian forces the Debian recipe (to test it, or
