@@ -84,28 +84,7 @@ pub(crate) fn random_seed() -> u64 {
     (hi << 32) ^ lo
 }
 
-/// `location.href` of the global scope (page or worker), if there is one.
-pub(crate) fn location_href() -> Option<String> {
-    global_get("location").and_then(|loc| prop_str(&loc, "href"))
-}
-
 /// The origin of the page (or worker) this code runs in.
 pub(crate) fn own_origin() -> Option<String> {
     global_get("location").and_then(|loc| prop_str(&loc, "origin"))
-}
-
-/// The origin of `url` resolved against the page, or `None` when it does not
-/// parse or has an opaque origin (`data:`, `blob:` of another origin, …).
-pub(crate) fn origin_of(url: &str) -> Option<String> {
-    let parsed = match location_href() {
-        Some(base) => web_sys::Url::new_with_base(url, &base),
-        None => web_sys::Url::new(url),
-    }
-    .ok()?;
-    let origin = parsed.origin();
-    if origin == "null" || origin.is_empty() {
-        None
-    } else {
-        Some(origin)
-    }
 }

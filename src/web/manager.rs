@@ -63,6 +63,8 @@ pub(crate) struct Inner {
     /// DOM listeners (wake-ups, activity); removed when dropped.
     pub(crate) listeners: Vec<Listener>,
     last_activity: Millis,
+    /// `idleTimeoutSeconds` is set: activity is reported to the core.
+    idle_tracking: bool,
     /// Set while `logout({ redirect: true })` runs: the app asked for the
     /// login redirect explicitly, so it happens even with `redirect: false`.
     logout_redirect: bool,
@@ -72,11 +74,23 @@ pub(crate) struct Inner {
     /// called after the borrow is released: restoring dispatches DOM events
     /// whose listeners may call back into the manager.
     drafts: Option<Drafts>,
+    /// `Bearer <token>` as a JS string for the token it was made from (the
+    /// core hands out the same `Rc` until the token changes), so a send does
+    /// not copy the token out of wasm memory each time.
+    bearer: Option<(Rc<str>, JsValue)>,
+    /// The two callbacks every attempt's promise settles into, bound to the
+    /// request id per attempt (one pair per manager, not two closures per
+    /// request): `(id, value)`.
+    on_response: Function,
+    on_failure: Function,
 }
 
 /// One `auth.fetch` call in flight.
 struct Pending {
     captured: Captured,
+    /// The token goes to this request's origin (renewed tokens are only
+    /// taken from such responses).
+    attach: bool,
     resolve: Function,
     reject: Function,
     /// The response of the latest attempt, delivered on `Output::Deliver`.
@@ -165,11 +179,20 @@ pub(crate) fn create(options_value: &JsValue) -> Result<Shared, JsValue> {
         refresh_waiters: Vec::new(),
         listeners: Vec::new(),
         last_activity: 0,
+        idle_tracking,
         logout_redirect: false,
         tabs: None,
         drafts: None,
+        bearer: None,
+        on_response: JsValue::UNDEFINED.unchecked_into(),
+        on_failure: JsValue::UNDEFINED.unchecked_into(),
     };
     let rc: Shared = Rc::new(RefCell::new(Some(inner)));
+    let (on_response, on_failure) = attempt_callbacks(&rc);
+    with(&rc, |inner| {
+        inner.on_response = on_response;
+        inner.on_failure = on_failure;
+    });
 
     if let Some(config) = drafts_config {
         // Purges expired drafts and installs the submit/autosave listeners;
@@ -241,11 +264,20 @@ pub(crate) fn feed(rc: &Shared, input: Input) {
             save_drafts(rc, *reason);
         }
     }
+    // Sends go last: the injected `fetch` is application code and may call
+    // back into the manager, which must find this input fully carried out.
+    let mut sends = Vec::new();
     for output in outputs {
-        execute(rc, output);
+        match output {
+            Output::Send { id, token } => sends.push((id, token)),
+            other => execute(rc, other),
+        }
     }
     settle_stale_waiters(rc);
     sync_timer(rc);
+    for (id, token) in sends {
+        send_request(rc, id, token);
+    }
 }
 
 /// `auth.refresh()` callers still waiting while no refresh is under way
@@ -301,8 +333,13 @@ fn timer_fired(rc: &Shared) {
 
 /// Reports user activity (throttled) for the idle timeout.
 pub(crate) fn note_activity(rc: &Shared) {
-    let now = now_ms();
     let due = with(rc, |inner| {
+        // Only the idle timeout reads activity (and `auth.fetch` calls this
+        // on every request).
+        if !inner.idle_tracking {
+            return false;
+        }
+        let now = now_ms();
         let due = now.saturating_sub(inner.last_activity) >= ACTIVITY_THROTTLE_MS;
         if due {
             inner.last_activity = now;
@@ -317,9 +354,7 @@ pub(crate) fn note_activity(rc: &Shared) {
 /// Carries out one core output. Called without any borrow held.
 fn execute(rc: &Shared, output: Output) {
     match output {
-        Output::Send { id, token } => {
-            wasm_bindgen_futures::spawn_local(send_request(rc.clone(), id, token));
-        }
+        Output::Send { id, token } => send_request(rc, id, token),
         Output::Deliver { id } => {
             if let Some(pending) = with(rc, |inner| inner.requests.remove(&id)).flatten() {
                 match &pending.response {
@@ -361,62 +396,103 @@ fn execute(rc: &Shared, output: Output) {
     }
 }
 
-/// Sends (or re-sends) request `id` and reports the response to the core.
-async fn send_request(rc: Shared, id: RequestId, token: Option<Rc<str>>) {
-    let prepared = with(&rc, |inner| {
-        let pending = inner.requests.get(&id)?;
+/// The callbacks of [`Inner::on_response`] / [`Inner::on_failure`]. Owned
+/// by their JS functions (freed when garbage collected), holding only a weak
+/// reference: a response that arrives after `dispose()` is ignored.
+fn attempt_callbacks(rc: &Shared) -> (Function, Function) {
+    let weak = Rc::downgrade(rc);
+    let ok = Closure::<dyn FnMut(f64, JsValue)>::new(move |id: f64, value: JsValue| {
+        if let Some(rc) = weak.upgrade() {
+            match fetch::as_response(value) {
+                Ok(response) => on_response(&rc, id as RequestId, response),
+                Err(error) => on_failure(&rc, id as RequestId, error),
+            }
+        }
+    });
+    let weak = Rc::downgrade(rc);
+    let failed = Closure::<dyn FnMut(f64, JsValue)>::new(move |id: f64, error: JsValue| {
+        if let Some(rc) = weak.upgrade() {
+            on_failure(&rc, id as RequestId, error);
+        }
+    });
+    (
+        ok.into_js_value().unchecked_into(),
+        failed.into_js_value().unchecked_into(),
+    )
+}
+
+/// Sends (or re-sends) request `id`; its promise settles into
+/// [`on_response`] or [`on_failure`].
+fn send_request(rc: &Shared, id: RequestId, token: Option<Rc<str>>) {
+    let prepared = with(rc, |inner| {
+        let bearer = token.map(|token| match &inner.bearer {
+            Some((cached, value)) if Rc::ptr_eq(cached, &token) => value.clone(),
+            _ => {
+                let mut text = String::with_capacity(token.len() + 7);
+                text.push_str("Bearer ");
+                text.push_str(&token);
+                let value = JsValue::from_str(&text);
+                inner.bearer = Some((token, value.clone()));
+                value
+            }
+        });
+        let pending = inner.requests.get_mut(&id)?;
+        let args = fetch::prepare(&mut pending.captured, bearer.as_ref());
         Some((
-            fetch::prepare(&pending.captured, token.as_deref()),
+            args,
             inner.options.fetch.clone(),
+            inner.on_response.clone(),
+            inner.on_failure.clone(),
         ))
     })
     .flatten();
-    let Some((request, fetch_fn)) = prepared else {
+    let Some((args, fetch_fn, ok, failed)) = prepared else {
         return;
     };
-    let result = match request {
-        Ok(request) => fetch::send(&fetch_fn, &request).await,
-        Err(error) => Err(error),
+    match args.and_then(|args| fetch::call(&fetch_fn, &args)) {
+        Ok(promise) => fetch::settle_into(&promise, &ok, &failed, id as f64),
+        Err(error) => on_failure(rc, id, error),
+    }
+}
+
+/// An attempt of request `id` got a response: report it to the core.
+fn on_response(rc: &Shared, id: RequestId, response: Response) {
+    let status = response.status();
+    let bearer_error = if status == 401 {
+        fetch::bearer_error(&response)
+    } else {
+        None
     };
-    match result {
-        Ok(response) => {
-            let status = response.status();
-            let bearer_error = if status == 401 {
-                fetch::bearer_error(&response)
-            } else {
-                None
-            };
-            let known = with(&rc, |inner| {
-                let renew_header = inner.options.renew_header.clone();
-                let pending = inner.requests.get_mut(&id)?;
-                // Only a response from an origin that may see tokens can renew one.
-                let renewed = match (&renew_header, pending.captured.attach) {
-                    (Some(name), true) => fetch::header(&response, name).filter(|t| !t.is_empty()),
-                    _ => None,
-                };
-                pending.response = Some(response);
-                Some(renewed)
-            })
-            .flatten();
-            if let Some(renewed_token) = known {
-                feed(
-                    &rc,
-                    Input::Response {
-                        id,
-                        status,
-                        bearer_error,
-                        renewed_token,
-                    },
-                );
-            }
-        }
-        Err(error) => {
-            // A network error or abort: the caller gets it as `fetch` would give it.
-            if let Some(pending) = with(&rc, |inner| inner.requests.remove(&id)).flatten() {
-                settle(&pending.reject, &error);
-                feed(&rc, Input::RequestGone { id });
-            }
-        }
+    let known = with(rc, |inner| {
+        let pending = inner.requests.get_mut(&id)?;
+        // Only a response from an origin that may see tokens can renew one.
+        let renewed = match (&inner.options.renew_header, pending.attach) {
+            (Some(name), true) => fetch::header(&response, name).filter(|t| !t.is_empty()),
+            _ => None,
+        };
+        pending.response = Some(response);
+        Some(renewed)
+    })
+    .flatten();
+    if let Some(renewed_token) = known {
+        feed(
+            rc,
+            Input::Response {
+                id,
+                status,
+                bearer_error,
+                renewed_token,
+            },
+        );
+    }
+}
+
+/// An attempt of request `id` failed (a network error, an abort, a throwing
+/// or odd `fetch`): the caller gets the error as `fetch` would give it.
+fn on_failure(rc: &Shared, id: RequestId, error: JsValue) {
+    if let Some(pending) = with(rc, |inner| inner.requests.remove(&id)).flatten() {
+        settle(&pending.reject, &error);
+        feed(rc, Input::RequestGone { id });
     }
 }
 
@@ -676,12 +752,12 @@ pub(crate) fn set_session(rc: &Shared, tokens: &JsValue) -> Result<(), JsValue> 
 /// `auth.fetch(input, init)`.
 pub(crate) fn fetch(rc: &Shared, input: &JsValue, init: &JsValue) -> Promise {
     let (promise, resolve, reject) = new_promise();
-    let Some(allowed) = with(rc, |inner| inner.options.allowed_origins.clone()) else {
+    if with(rc, |_| ()).is_none() {
         settle(&reject, &disposed_error());
         return promise;
-    };
-    // Outside any borrow: building the Request may run app getters on `init`.
-    let captured = match fetch::capture(input, init, &allowed) {
+    }
+    // Outside any borrow: reading `init` may run app getters.
+    let captured = match fetch::capture(input, init) {
         Ok(captured) => captured,
         Err(error) => {
             settle(&reject, &error);
@@ -689,23 +765,26 @@ pub(crate) fn fetch(rc: &Shared, input: &JsValue, init: &JsValue) -> Promise {
         }
     };
     note_activity(rc);
-    let (attach, replayable) = (captured.attach, captured.replayable);
-    let id = with(rc, |inner| {
+    let started = with(rc, |inner| {
+        let attach = !captured.explicit_auth
+            && fetch::origin_allowed(&captured.url, &inner.options.allowed_origins);
+        let replayable = captured.replayable;
         let id = inner.next_request;
         inner.next_request += 1;
         inner.requests.insert(
             id,
             Box::new(Pending {
                 captured,
+                attach,
                 resolve,
                 reject: reject.clone(),
                 response: None,
             }),
         );
-        id
+        (id, attach, replayable)
     });
-    match id {
-        Some(id) => feed(
+    match started {
+        Some((id, attach, replayable)) => feed(
             rc,
             Input::RequestStarted {
                 id,
