@@ -78,9 +78,16 @@ pub(crate) struct Inner {
     /// core hands out the same `Rc` until the token changes), so a send does
     /// not copy the token out of wasm memory each time.
     bearer: Option<(Rc<str>, JsValue)>,
-    /// The two callbacks every attempt's promise settles into, bound to the
-    /// request id per attempt (one pair per manager, not two closures per
-    /// request): `(id, value)`.
+    /// What every send needs outside the borrow, shared (cloning an `Rc`
+    /// is free; cloning a JS handle is a call into JS).
+    sender: Rc<Sender>,
+}
+
+/// The injected `fetch` and the two callbacks every attempt's promise
+/// settles into, bound to the request id per attempt (one pair per manager,
+/// not two closures per request): `(id, value)`.
+struct Sender {
+    fetch: Function,
     on_response: Function,
     on_failure: Function,
 }
@@ -184,14 +191,20 @@ pub(crate) fn create(options_value: &JsValue) -> Result<Shared, JsValue> {
         tabs: None,
         drafts: None,
         bearer: None,
-        on_response: JsValue::UNDEFINED.unchecked_into(),
-        on_failure: JsValue::UNDEFINED.unchecked_into(),
+        sender: Rc::new(Sender {
+            fetch: JsValue::UNDEFINED.unchecked_into(),
+            on_response: JsValue::UNDEFINED.unchecked_into(),
+            on_failure: JsValue::UNDEFINED.unchecked_into(),
+        }),
     };
     let rc: Shared = Rc::new(RefCell::new(Some(inner)));
     let (on_response, on_failure) = attempt_callbacks(&rc);
     with(&rc, |inner| {
-        inner.on_response = on_response;
-        inner.on_failure = on_failure;
+        inner.sender = Rc::new(Sender {
+            fetch: inner.options.fetch.clone(),
+            on_response,
+            on_failure,
+        });
     });
 
     if let Some(config) = drafts_config {
@@ -396,7 +409,7 @@ fn execute(rc: &Shared, output: Output) {
     }
 }
 
-/// The callbacks of [`Inner::on_response`] / [`Inner::on_failure`]. Owned
+/// The callbacks of [`Sender::on_response`] / [`Sender::on_failure`]. Owned
 /// by their JS functions (freed when garbage collected), holding only a weak
 /// reference: a response that arrives after `dispose()` is ignored.
 fn attempt_callbacks(rc: &Shared) -> (Function, Function) {
@@ -425,32 +438,31 @@ fn attempt_callbacks(rc: &Shared) -> (Function, Function) {
 /// [`on_response`] or [`on_failure`].
 fn send_request(rc: &Shared, id: RequestId, token: Option<Rc<str>>) {
     let prepared = with(rc, |inner| {
-        let bearer = token.map(|token| match &inner.bearer {
-            Some((cached, value)) if Rc::ptr_eq(cached, &token) => value.clone(),
-            _ => {
-                let mut text = String::with_capacity(token.len() + 7);
-                text.push_str("Bearer ");
-                text.push_str(&token);
-                let value = JsValue::from_str(&text);
-                inner.bearer = Some((token, value.clone()));
-                value
+        let bearer = match token {
+            None => None,
+            Some(token) => {
+                let cached = matches!(&inner.bearer, Some((t, _)) if Rc::ptr_eq(t, &token));
+                if !cached {
+                    let mut text = String::with_capacity(token.len() + 7);
+                    text.push_str("Bearer ");
+                    text.push_str(&token);
+                    inner.bearer = Some((token, JsValue::from_str(&text)));
+                }
+                inner.bearer.as_ref().map(|(_, value)| value)
             }
-        });
+        };
         let pending = inner.requests.get_mut(&id)?;
-        let args = fetch::prepare(&mut pending.captured, bearer.as_ref());
-        Some((
-            args,
-            inner.options.fetch.clone(),
-            inner.on_response.clone(),
-            inner.on_failure.clone(),
-        ))
+        let args = fetch::prepare(&mut pending.captured, bearer);
+        Some((args, Rc::clone(&inner.sender)))
     })
     .flatten();
-    let Some((args, fetch_fn, ok, failed)) = prepared else {
+    let Some((args, sender)) = prepared else {
         return;
     };
-    match args.and_then(|args| fetch::call(&fetch_fn, &args)) {
-        Ok(promise) => fetch::settle_into(&promise, &ok, &failed, id as f64),
+    match args.and_then(|args| fetch::call(&sender.fetch, &args)) {
+        Ok(promise) => {
+            fetch::settle_into(&promise, &sender.on_response, &sender.on_failure, id as f64)
+        }
         Err(error) => on_failure(rc, id, error),
     }
 }
