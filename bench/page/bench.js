@@ -459,7 +459,8 @@ function memorySnapshot(memory) {
 
 async function benchMemory(tw, cfg) {
   const instance = wasmInstances[0];
-  const memory = instance && instance.exports.memory instanceof WebAssembly.Memory ? instance.exports.memory : null;
+  // By kind, not by name: the size build minifies the wasm's export names.
+  const memory = instance ? (Object.values(instance.exports).find((e) => e instanceof WebAssembly.Memory) ?? null) : null;
   const stub = new StubServer();
   const auth = await createManager(tw, stub);
   auth.setSession(stub.issue());
