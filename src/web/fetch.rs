@@ -562,7 +562,8 @@ fn parse_bearer_error(header: &str) -> Option<BearerError> {
 fn find_scheme(lower: &str) -> Option<usize> {
     let bytes = lower.as_bytes();
     let mut from = 0;
-    while let Some(i) = lower[from..].find("bearer") {
+    // A byte-window scan, not `str::find`: its two-way searcher is ~1 KB of wasm.
+    while let Some(i) = bytes.get(from..)?.windows(6).position(|w| w == b"bearer") {
         let at = from + i;
         let end = at + 6;
         let before_ok = at == 0 || matches!(bytes[at - 1], b' ' | b',' | b'\t');
