@@ -42,6 +42,7 @@ use web_sys::{
     HtmlInputElement, HtmlOptionElement, HtmlSelectElement, HtmlTextAreaElement, Storage, Url,
 };
 
+use super::listen::Listener;
 use crate::core::drafts::{
     autocomplete_forbids, classify_input, draft_key, eviction_order, form_identity, is_draft_key,
     key_form_identity, marked_off, page_prefix, redirect_origin_allowed, return_to,
@@ -921,48 +922,6 @@ fn info_object(key: &str, url: &str, saved_at: Millis, expires_at: Millis, field
 // ---------------------------------------------------------------------------
 // The stateful part: who is signed in, autosave, submit watch
 // ---------------------------------------------------------------------------
-
-/// An event listener that is removed when dropped.
-struct Listener {
-    target: EventTarget,
-    kind: &'static str,
-    capture: bool,
-    closure: Closure<dyn FnMut(Event)>,
-}
-
-impl Listener {
-    fn new(
-        target: &EventTarget,
-        kind: &'static str,
-        capture: bool,
-        handler: impl FnMut(Event) + 'static,
-    ) -> Option<Listener> {
-        let closure = Closure::<dyn FnMut(Event)>::new(handler);
-        target
-            .add_event_listener_with_callback_and_bool(
-                kind,
-                closure.as_ref().unchecked_ref(),
-                capture,
-            )
-            .ok()?;
-        Some(Listener {
-            target: target.clone(),
-            kind,
-            capture,
-            closure,
-        })
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        let _ = self.target.remove_event_listener_with_callback_and_bool(
-            self.kind,
-            self.closure.as_ref().unchecked_ref(),
-            self.capture,
-        );
-    }
-}
 
 /// The signed-in user, as far as drafts care.
 #[derive(Clone, Debug, PartialEq)]

@@ -88,3 +88,19 @@ pub(crate) fn random_seed() -> u64 {
 pub(crate) fn own_origin() -> Option<String> {
     global_get("location").and_then(|loc| prop_str(&loc, "origin"))
 }
+
+/// A promise with its resolve and reject functions (`Promise.withResolvers`,
+/// which older browsers lack). The executor runs synchronously, so the slots
+/// are always filled; the fallback (calling `undefined` fails quietly) only
+/// keeps a panic path out of the wasm.
+pub(crate) fn promise_with_resolvers() -> (js_sys::Promise, js_sys::Function, js_sys::Function) {
+    let mut slots: Option<(js_sys::Function, js_sys::Function)> = None;
+    let promise = js_sys::Promise::new(&mut |resolve, reject| slots = Some((resolve, reject)));
+    let (resolve, reject) = slots.unwrap_or_else(|| {
+        (
+            JsValue::UNDEFINED.unchecked_into(),
+            JsValue::UNDEFINED.unchecked_into(),
+        )
+    });
+    (promise, resolve, reject)
+}

@@ -9,7 +9,7 @@
 
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
-use web_sys::EventTarget;
+use web_sys::{Event, EventTarget};
 
 use super::global::{global, global_get};
 
@@ -17,24 +17,32 @@ use super::global::{global, global_get};
 pub(crate) struct Listener {
     target: EventTarget,
     kind: &'static str,
-    closure: Closure<dyn FnMut()>,
+    capture: bool,
+    closure: Closure<dyn FnMut(Event)>,
 }
 
 impl Listener {
-    /// Listens for `kind` on `target` (capture phase, so handlers that stop
-    /// propagation do not hide activity from us).
+    /// Listens for `kind` on `target`, in the capture phase when `capture`
+    /// (so that handlers which stop propagation do not hide events from us).
+    /// `None` when the target refuses the listener.
     pub(crate) fn new(
         target: &EventTarget,
         kind: &'static str,
-        callback: impl FnMut() + 'static,
+        capture: bool,
+        handler: impl FnMut(Event) + 'static,
     ) -> Option<Listener> {
-        let closure = Closure::<dyn FnMut()>::new(callback);
+        let closure = Closure::<dyn FnMut(Event)>::new(handler);
         target
-            .add_event_listener_with_callback_and_bool(kind, closure.as_ref().unchecked_ref(), true)
+            .add_event_listener_with_callback_and_bool(
+                kind,
+                closure.as_ref().unchecked_ref(),
+                capture,
+            )
             .ok()?;
         Some(Listener {
             target: target.clone(),
             kind,
+            capture,
             closure,
         })
     }
@@ -45,7 +53,7 @@ impl Drop for Listener {
         let _ = self.target.remove_event_listener_with_callback_and_bool(
             self.kind,
             self.closure.as_ref().unchecked_ref(),
-            true,
+            self.capture,
         );
     }
 }
@@ -70,12 +78,14 @@ pub(crate) fn listen_all<F: FnMut() + Clone + 'static>(
     let mut out = Vec::new();
     if let Some(target) = global_target() {
         for kind in kinds {
-            out.extend(Listener::new(&target, kind, callback.clone()));
+            let mut callback = callback.clone();
+            out.extend(Listener::new(&target, kind, true, move |_| callback()));
         }
     }
     if let Some(target) = document_target() {
         for kind in document_kinds {
-            out.extend(Listener::new(&target, kind, callback.clone()));
+            let mut callback = callback.clone();
+            out.extend(Listener::new(&target, kind, true, move |_| callback()));
         }
     }
     out

@@ -31,7 +31,7 @@ use super::drafts::{self, Drafts};
 use super::error::{config_error, core_error, jwt_error, token_error};
 use super::events::{self, Emitter};
 use super::fetch::{self, Captured};
-use super::global::{now_ms, object, prop, random_seed};
+use super::global::{now_ms, object, promise_with_resolvers, prop, random_seed};
 use super::listen::{listen_all, Listener};
 use super::options::{self, Transport, WebOptions};
 use super::storage::Store;
@@ -131,21 +131,6 @@ pub(crate) fn with<R>(rc: &Shared, f: impl FnOnce(&mut Inner) -> R) -> Option<R>
 
 fn settle(f: &Function, value: &JsValue) {
     let _ = f.call1(&JsValue::UNDEFINED, value);
-}
-
-/// A promise with its resolve and reject functions.
-fn new_promise() -> (Promise, Function, Function) {
-    let mut slots: Option<(Function, Function)> = None;
-    let promise = Promise::new(&mut |resolve, reject| slots = Some((resolve, reject)));
-    // The executor runs synchronously, so the slots are always filled; the
-    // fallback (calling `undefined` fails quietly) only avoids a panic path.
-    let (resolve, reject) = slots.unwrap_or_else(|| {
-        (
-            JsValue::UNDEFINED.unchecked_into(),
-            JsValue::UNDEFINED.unchecked_into(),
-        )
-    });
-    (promise, resolve, reject)
 }
 
 fn disposed_error() -> JsValue {
@@ -763,7 +748,7 @@ pub(crate) fn set_session(rc: &Shared, tokens: &JsValue) -> Result<(), JsValue> 
 
 /// `auth.fetch(input, init)`.
 pub(crate) fn fetch(rc: &Shared, input: &JsValue, init: &JsValue) -> Promise {
-    let (promise, resolve, reject) = new_promise();
+    let (promise, resolve, reject) = promise_with_resolvers();
     if with(rc, |_| ()).is_none() {
         settle(&reject, &disposed_error());
         return promise;
@@ -855,7 +840,7 @@ pub(crate) fn on(rc: &Shared, name: &JsValue, listener: &JsValue) -> Result<Func
 /// (`session_expired`), cannot run (`no_session`/`refresh_failed`); joins a
 /// refresh already in flight.
 pub(crate) fn refresh(rc: &Shared) -> Promise {
-    let (promise, resolve, reject) = new_promise();
+    let (promise, resolve, reject) = promise_with_resolvers();
     if with(rc, |inner| {
         inner.refresh_waiters.push((resolve, reject.clone()))
     })

@@ -28,7 +28,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use super::super::global::{global_get, now_ms, object, prop};
+use super::super::global::{global_get, now_ms, object, promise_with_resolvers, prop};
 
 /// How long a lease writer waits before reading its lease back.
 pub(crate) const LEASE_SETTLE_MS: u32 = 40;
@@ -133,22 +133,9 @@ pub(crate) fn web_locks_available() -> bool {
         .is_some()
 }
 
-/// A promise and its resolve function (the executor runs synchronously).
-pub(crate) fn promise_pair() -> (Promise, Function, Function) {
-    let mut slots: Option<(Function, Function)> = None;
-    let promise = Promise::new(&mut |resolve, reject| slots = Some((resolve, reject)));
-    let (resolve, reject) = slots.unwrap_or_else(|| {
-        (
-            JsValue::UNDEFINED.unchecked_into(),
-            JsValue::UNDEFINED.unchecked_into(),
-        )
-    });
-    (promise, resolve, reject)
-}
-
 /// Waits `ms` milliseconds (a `setTimeout`, so fake clocks apply).
 pub(crate) async fn sleep(ms: u32) {
-    let (promise, resolve, _) = promise_pair();
+    let (promise, resolve, _) = promise_with_resolvers();
     let _timeout = Timeout::new(ms, move || {
         let _ = resolve.call0(&JsValue::UNDEFINED);
     });
@@ -160,8 +147,8 @@ pub(crate) async fn sleep(ms: u32) {
 async fn web_lock(locks: &JsValue, name: &str, timeout_ms: u32, steal: bool) -> Option<Guard> {
     let request = prop(locks, "request")?.dyn_into::<Function>().ok()?;
     // The promise the callback returns: the lock is held until it resolves.
-    let (hold, release, _) = promise_pair();
-    let (granted, grant, _) = promise_pair();
+    let (hold, release, _) = promise_with_resolvers();
+    let (granted, grant, _) = promise_with_resolvers();
     let hold_value: JsValue = hold.into();
     let callback = Closure::<dyn FnMut(JsValue) -> JsValue>::new(move |_lock: JsValue| {
         let _ = grant.call0(&JsValue::UNDEFINED);

@@ -150,7 +150,7 @@ async fn contend(use_web_locks: bool, name: &str) -> (Vec<&'static str>, Kind) {
 
 /// A promise and the function that resolves it.
 fn futures_channel() -> (js_sys::Function, js_sys::Promise) {
-    let (promise, resolve, _) = lock::promise_pair();
+    let (promise, resolve, _) = crate::web::global::promise_with_resolvers();
     (resolve, promise)
 }
 
