@@ -298,7 +298,7 @@ export function renderMarkdown(r) {
   return `${parts.join("\n")}\n`;
 }
 
-/** The compact table for the README's "Performance" section (docs/bench.md). */
+/** The compact table for the README's "Performance" section. */
 export function renderSummary(r) {
   const t = Object.fromEntries(r.targets.map((x) => [x.id, x]));
   const res = (...ids) => {
