@@ -126,6 +126,14 @@ impl Object {
 /// Validate `text` as JSON whose top-level value is an object, and return
 /// that object's members.
 pub fn top_level(text: &str) -> Result<Object, JsonError> {
+    top_level_keeping(text, None)
+}
+
+/// Like [`top_level`], but keep only the members named in `keep` (`None`:
+/// all). The others are validated but never copied: decoding a token only
+/// needs a handful of claims, and the rest of its payload is left to
+/// `JSON.parse` in JS.
+pub fn top_level_keeping(text: &str, keep: Option<&[&str]>) -> Result<Object, JsonError> {
     let mut p = Parser {
         s: text.as_bytes(),
         i: 0,
@@ -141,7 +149,7 @@ pub fn top_level(text: &str) -> Result<Object, JsonError> {
             p.err()
         });
     }
-    let obj = p.object_top()?;
+    let obj = p.object_top(keep)?;
     p.ws();
     if p.i != p.s.len() {
         return Err(p.err());
@@ -203,7 +211,7 @@ impl Parser<'_> {
     }
 
     /// The top-level object, keeping its members.
-    fn object_top(&mut self) -> Result<Object, JsonError> {
+    fn object_top(&mut self, keep: Option<&[&str]>) -> Result<Object, JsonError> {
         let mut members = Vec::new();
         self.eat(b'{')?;
         self.ws();
@@ -217,27 +225,12 @@ impl Parser<'_> {
             self.ws();
             self.eat(b':')?;
             self.ws();
-            let value = match self.peek() {
-                Some(b'"') => Value::Str(self.string(true)?),
-                Some(b'{' | b'[') => {
-                    self.value(2)?;
-                    Value::Nested
-                }
-                Some(b't') => {
-                    self.literal(b"true")?;
-                    Value::Bool(true)
-                }
-                Some(b'f') => {
-                    self.literal(b"false")?;
-                    Value::Bool(false)
-                }
-                Some(b'n') => {
-                    self.literal(b"null")?;
-                    Value::Null
-                }
-                _ => Value::Num(self.number()?),
-            };
-            members.push((key, value));
+            if keep.is_some_and(|names| !names.contains(&key.as_str())) {
+                self.value(2)?;
+            } else {
+                let value = self.member_value()?;
+                members.push((key, value));
+            }
             self.ws();
             match self.peek() {
                 Some(b',') => self.i += 1,
@@ -248,6 +241,30 @@ impl Parser<'_> {
                 _ => return Err(self.err()),
             }
         }
+    }
+
+    /// A top-level member's value, kept.
+    fn member_value(&mut self) -> Result<Value, JsonError> {
+        Ok(match self.peek() {
+            Some(b'"') => Value::Str(self.string(true)?),
+            Some(b'{' | b'[') => {
+                self.value(2)?;
+                Value::Nested
+            }
+            Some(b't') => {
+                self.literal(b"true")?;
+                Value::Bool(true)
+            }
+            Some(b'f') => {
+                self.literal(b"false")?;
+                Value::Bool(false)
+            }
+            Some(b'n') => {
+                self.literal(b"null")?;
+                Value::Null
+            }
+            _ => Value::Num(self.number()?),
+        })
     }
 
     /// Any value at nesting `depth`, validated and discarded.
@@ -625,5 +642,33 @@ mod tests {
     fn validate_accepts_any_value() {
         assert!(validate(" [1, \"a\", {\"b\": null}] ").is_ok());
         assert!(validate("1 2").is_err());
+    }
+
+    #[test]
+    fn keeping_only_some_members_still_validates_the_rest() {
+        let text = r#"{"a": "x", "exp": 1, "big": {"n": [1, 2]}, "sub": "u", "exp": 2}"#;
+        let o = top_level_keeping(text, Some(&["exp", "sub"])).unwrap();
+        assert_eq!(o.len(), 3, "only the kept members (both exp)");
+        assert!(!o.contains("a") && !o.contains("big"));
+        assert_eq!(o.get_num("exp"), Some(2.0), "the last one still wins");
+        assert_eq!(o.get_str("sub"), Some("u"));
+        // A malformed member that is not kept is still an error.
+        for bad in [
+            r#"{"a": "unterminated, "exp": 1}"#,
+            r#"{"a": [1, 2, "exp": 1}"#,
+            r#"{"a": tru, "exp": 1}"#,
+            r#"{"a": 01, "exp": 1}"#,
+        ] {
+            assert!(top_level_keeping(bad, Some(&["exp"])).is_err(), "{bad}");
+            assert!(top_level(bad).is_err(), "{bad}");
+        }
+        // Nothing kept: a plain validation of the object.
+        assert!(top_level_keeping(r#"{"alg": "HS256"}"#, Some(&[]))
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            top_level_keeping("[1]", Some(&[])),
+            Err(JsonError::NotObject)
+        );
     }
 }

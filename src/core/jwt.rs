@@ -214,9 +214,10 @@ pub fn decode(token: &str) -> Result<DecodedJwt, JwtError> {
             found: token.split('.').count(),
         });
     };
-    // Header first: errors name the first bad part in reading order.
-    json_object(h, Part::Header)?;
-    let (payload_json, payload) = json_object(p, Part::Payload)?;
+    // Header first: errors name the first bad part in reading order. Only the
+    // registered claims are kept; JS parses the whole payload itself.
+    json_object(h, Part::Header, &[])?;
+    let (payload_json, payload) = json_object(p, Part::Payload, &CLAIM_NAMES)?;
     if !s.is_empty() && b64url_decode(s).is_none() {
         return Err(JwtError::Base64(Part::Signature));
     }
@@ -228,13 +229,16 @@ pub fn decode(token: &str) -> Result<DecodedJwt, JwtError> {
 }
 
 /// base64url → UTF-8 → JSON object.
-fn json_object(b64: &str, part: Part) -> Result<(String, Object), JwtError> {
+/// The claims [`Claims`] reads.
+const CLAIM_NAMES: [&str; 5] = ["exp", "iat", "nbf", "sub", "jti"];
+
+fn json_object(b64: &str, part: Part, keep: &[&str]) -> Result<(String, Object), JwtError> {
     if b64.is_empty() {
         return Err(JwtError::EmptyPart(part));
     }
     let bytes = b64url_decode(b64).ok_or(JwtError::Base64(part))?;
     let text = String::from_utf8(bytes).map_err(|_| JwtError::Utf8(part))?;
-    let obj = json::top_level(&text).map_err(|e| match e {
+    let obj = json::top_level_keeping(&text, Some(keep)).map_err(|e| match e {
         JsonError::NotObject => JwtError::NotObject(part),
         JsonError::Syntax { .. } | JsonError::TooDeep => JwtError::Json(part),
     })?;
