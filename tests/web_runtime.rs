@@ -48,7 +48,18 @@ export class FakeServer {
     this.refreshCalls = [];
     this.apiCalls = [];
     this.refreshDelayMs = 20;
+    this.cancelled401 = 0;
     this.fetch = (input, init) => this.handle(input, init);
+  }
+  // A 401 whose body is only produced when read (highWaterMark 0), so a
+  // cancel() by the client reaches `cancel` here and is counted.
+  unauthorized(text) {
+    const server = this;
+    const body = new ReadableStream({
+      pull(c) { c.enqueue(new TextEncoder().encode(text)); c.close(); },
+      cancel() { server.cancelled401 += 1; },
+    }, { highWaterMark: 0 });
+    return new Response(body, { status: 401, headers: { "www-authenticate": 'Bearer error="invalid_token"' } });
   }
   issue(lifetimeSeconds) { const t = makeJwt(lifetimeSeconds); this.valid.add(t); return t; }
   script(status, body, headers) { this.refreshScript.push({ status, body, headers }); }
@@ -83,13 +94,9 @@ export class FakeServer {
       origin: url.origin, path: url.pathname, method: req.method, auth, hex: hex(bytes),
       contentType: req.headers.get("content-type"), custom: req.headers.get("x-custom"),
     });
-    if (url.pathname.startsWith("/always401")) {
-      return new Response("nope", { status: 401, headers: { "www-authenticate": 'Bearer error="invalid_token"' } });
-    }
+    if (url.pathname.startsWith("/always401")) return this.unauthorized("nope");
     if (url.origin !== location.origin && url.origin !== API) return new Response("public", { status: 200 });
-    if (!auth || !this.valid.has(auth.slice(7))) {
-      return new Response("expired", { status: 401, headers: { "www-authenticate": 'Bearer error="invalid_token"' } });
-    }
+    if (!auth || !this.valid.has(auth.slice(7))) return this.unauthorized("expired");
     return new Response("ok " + url.pathname, { status: 200 });
   }
 }
@@ -188,6 +195,8 @@ extern "C" {
     fn auths_for(this: &FakeServer, origin: &str) -> Array;
     #[wasm_bindgen(method, setter, js_name = refreshDelayMs)]
     fn set_refresh_delay_ms(this: &FakeServer, ms: f64);
+    #[wasm_bindgen(method, getter, js_name = cancelled401)]
+    fn cancelled_401(this: &FakeServer) -> u32;
 
     fn options(server: &FakeServer, extra: &JsValue) -> JsValue;
 
@@ -373,6 +382,31 @@ async fn second_401_after_the_retry_goes_to_the_caller() {
         .await
         .unwrap();
     assert_eq!(ok.status(), 200);
+    auth.dispose();
+}
+
+#[wasm_bindgen_test]
+async fn discarded_401_bodies_are_cancelled_and_delivered_ones_are_not() {
+    let server = FakeServer::new();
+    let auth = manager(&server, "");
+    // A token the server does not accept: 401, refresh, replay.
+    auth.set_session(session(&make_jwt(300.0), Some("r-0")))
+        .unwrap();
+    let ok = fetch(&auth, "/api/x", JsValue::UNDEFINED).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(
+        server.cancelled_401(),
+        1,
+        "the 401 that was replayed had its body cancelled"
+    );
+    // Sent, refreshed, replayed, 401 again: the first 401 is let go, the
+    // second is the caller's and stays readable.
+    let delivered = fetch(&auth, "/always401", JsValue::UNDEFINED)
+        .await
+        .unwrap();
+    assert_eq!(delivered.status(), 401);
+    assert_eq!(text(&delivered).await, "nope");
+    assert_eq!(server.cancelled_401(), 2, "only the replayed one");
     auth.dispose();
 }
 

@@ -133,6 +133,18 @@ fn settle(f: &Function, value: &JsValue) {
     let _ = f.call1(&JsValue::UNDEFINED, value);
 }
 
+/// Lets go of a response nobody will read (the 401 of a request that is
+/// replayed or rejected): cancelling its unread body frees the connection at
+/// once instead of whenever the garbage collector gets to it. A body someone
+/// already reads (locked) is left alone, so the cancel promise cannot reject.
+fn discard(response: Option<Response>) {
+    if let Some(body) = response.and_then(|r| r.body()) {
+        if !body.locked() {
+            let _ = body.cancel();
+        }
+    }
+}
+
 fn disposed_error() -> JsValue {
     token_error("disposed", "the token manager was disposed")
 }
@@ -365,7 +377,8 @@ fn execute(rc: &Shared, output: Output) {
             }
         }
         Output::Reject { id, code } => {
-            if let Some(pending) = with(rc, |inner| inner.requests.remove(&id)).flatten() {
+            if let Some(mut pending) = with(rc, |inner| inner.requests.remove(&id)).flatten() {
+                discard(pending.response.take());
                 settle(&pending.reject, &core_error(code));
             }
         }
@@ -438,12 +451,14 @@ fn send_request(rc: &Shared, id: RequestId, token: Option<Rc<str>>) {
         };
         let pending = inner.requests.get_mut(&id)?;
         let args = fetch::prepare(&mut pending.captured, bearer);
-        Some((args, Rc::clone(&inner.sender)))
+        // A replay: the previous attempt's response (a 401) is not needed any more.
+        Some((args, Rc::clone(&inner.sender), pending.response.take()))
     })
     .flatten();
-    let Some((args, sender)) = prepared else {
+    let Some((args, sender, previous)) = prepared else {
         return;
     };
+    discard(previous);
     match args.and_then(|args| fetch::call(&sender.fetch, &args)) {
         Ok(promise) => {
             fetch::settle_into(&promise, &sender.on_response, &sender.on_failure, id as f64)
