@@ -19,16 +19,11 @@ use crate::core::Millis;
 /// The largest delay `setTimeout` honours.
 const MAX_DELAY_MS: Millis = 2_147_483_647;
 
-/// If the core keeps reporting a deadline that already fired, wait this long
-/// before trying again instead of spinning.
-const STUCK_RETRY_MS: Millis = 1_000;
-
 /// A re-armable timeout for one deadline.
 #[derive(Default)]
 pub(crate) struct Timer {
     deadline: Option<Millis>,
     timeout: Option<Timeout>,
-    last_fired: Option<Millis>,
 }
 
 impl Timer {
@@ -47,10 +42,10 @@ impl Timer {
         self.timeout = None;
         self.deadline = deadline;
         let Some(at) = deadline else { return };
-        let mut delay = at.saturating_sub(now);
-        if delay == 0 && self.last_fired == Some(at) {
-            delay = STUCK_RETRY_MS;
-        }
+        // The core's next deadline is always after the time of its last
+        // input (an invariant its proptests check), so a due deadline here
+        // only means time passed since: fire at once.
+        let delay = at.saturating_sub(now);
         self.timeout = Some(Timeout::new(delay.min(MAX_DELAY_MS) as u32, on_fire));
     }
 
@@ -59,12 +54,6 @@ impl Timer {
     /// or the clock moved back, and the next `sync` arms again.
     pub(crate) fn fired(&mut self, now: Millis) -> bool {
         self.timeout = None;
-        match self.deadline {
-            Some(at) if now >= at => {
-                self.last_fired = Some(at);
-                true
-            }
-            _ => false,
-        }
+        self.deadline.is_some_and(|at| now >= at)
     }
 }
