@@ -42,6 +42,7 @@ use web_sys::{
     HtmlInputElement, HtmlOptionElement, HtmlSelectElement, HtmlTextAreaElement, Storage, Url,
 };
 
+use super::global::{now_ms, object};
 use super::listen::Listener;
 use crate::core::drafts::{
     autocomplete_forbids, classify_input, draft_key, eviction_order, form_identity, is_draft_key,
@@ -907,16 +908,14 @@ pub(crate) fn list_to_js(list: &[DraftInfo]) -> Array {
 }
 
 fn info_object(key: &str, url: &str, saved_at: Millis, expires_at: Millis, fields: u32) -> Object {
-    let obj = Object::new();
-    let set = |name: &str, value: JsValue| {
-        let _ = Reflect::set(&obj, &JsValue::from_str(name), &value);
-    };
-    set("key", JsValue::from_str(key));
-    set("url", JsValue::from_str(url));
-    set("savedAt", JsValue::from_f64(saved_at as f64));
-    set("expiresAt", JsValue::from_f64(expires_at as f64));
-    set("fields", JsValue::from_f64(fields as f64));
-    obj
+    object(&[
+        ("key", JsValue::from_str(key)),
+        ("url", JsValue::from_str(url)),
+        ("savedAt", JsValue::from_f64(saved_at as f64)),
+        ("expiresAt", JsValue::from_f64(expires_at as f64)),
+        ("fields", JsValue::from_f64(fields as f64)),
+    ])
+    .unchecked_into()
 }
 
 // ---------------------------------------------------------------------------
@@ -1289,15 +1288,6 @@ fn autosave_now(inner: &Inner) {
     }
     for code in errors {
         (inner.on_error)(code);
-    }
-}
-
-fn now_ms() -> Millis {
-    let now = js_sys::Date::now();
-    if now.is_finite() && now > 0.0 {
-        now as Millis
-    } else {
-        0
     }
 }
 

@@ -21,7 +21,7 @@ use js_sys::{Array, Function, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::global::set;
-use crate::core::{ErrorCode, JwtError, Part};
+use crate::core::{ErrorCode, JwtError};
 
 thread_local! {
     /// The JS `TokenError` class registered by `js/index.js`.
@@ -68,17 +68,6 @@ pub(crate) fn config_error(option: &str, reason: &str) -> JsValue {
     err
 }
 
-/// The stable string for a core error code.
-pub(crate) fn code_str(code: ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::SessionExpired => "session_expired",
-        ErrorCode::RefreshFailed => "refresh_failed",
-        ErrorCode::QueueFull => "queue_full",
-        ErrorCode::QueueTimeout => "queue_timeout",
-        ErrorCode::LoggedOut => "logged_out",
-    }
-}
-
 /// A human message for a core error code (requests rejected by the core).
 pub(crate) fn code_message(code: ErrorCode) -> &'static str {
     match code {
@@ -96,15 +85,7 @@ pub(crate) fn code_message(code: ErrorCode) -> &'static str {
 
 /// A `TokenError` for a core error code.
 pub(crate) fn core_error(code: ErrorCode) -> JsValue {
-    token_error(code_str(code), code_message(code))
-}
-
-fn part_str(part: Part) -> &'static str {
-    match part {
-        Part::Header => "header",
-        Part::Payload => "payload",
-        Part::Signature => "signature",
-    }
+    token_error(code.as_str(), code_message(code))
 }
 
 /// `TokenError` code `invalid_token` for a JWT that does not decode, with
@@ -122,7 +103,7 @@ pub(crate) fn jwt_error(error: &JwtError) -> JsValue {
     let err = token_error("invalid_token", &text);
     let part = error
         .part()
-        .map_or(JsValue::NULL, |p| JsValue::from_str(part_str(p)));
+        .map_or(JsValue::NULL, |p| JsValue::from_str(p.name()));
     set(&err, "part", &part);
     set(&err, "reason", &JsValue::from_str(error.code()));
     if let JwtError::BadClaim { claim, .. } = error {

@@ -20,9 +20,9 @@
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
-use super::error::{code_str, token_error};
+use super::error::token_error;
 use super::global::object;
-use crate::core::{Event, SessionEndReason};
+use crate::core::Event;
 
 /// The event names `auth.on` accepts.
 pub(crate) const EVENT_NAMES: &[&str] = &[
@@ -101,17 +101,6 @@ pub(crate) fn call_all(listeners: &[Function], payload: &JsValue) {
         if let Err(thrown) = listener.call1(&JsValue::UNDEFINED, payload) {
             web_sys::console::error_1(&thrown);
         }
-    }
-}
-
-/// The stable string for a session end reason.
-pub(crate) fn reason_str(reason: SessionEndReason) -> &'static str {
-    match reason {
-        SessionEndReason::RefreshRejected => "refresh_rejected",
-        SessionEndReason::Idle => "idle",
-        SessionEndReason::MaxSession => "max_session",
-        SessionEndReason::Expired => "expired",
-        SessionEndReason::Logout => "logout",
     }
 }
 
@@ -197,10 +186,10 @@ pub(crate) fn payload(event: &Event) -> (&'static str, JsValue) {
         Event::Expiring { expires_at } => ("expiring", object(&[("expiresAt", ms(*expires_at))])),
         Event::SessionExpired { reason } => (
             "sessionExpired",
-            object(&[("reason", JsValue::from_str(reason_str(*reason)))]),
+            object(&[("reason", JsValue::from_str(reason.as_str()))]),
         ),
         Event::Logout => ("logout", object(&[])),
-        Event::Error { code, detail } => ("error", error_payload(code_str(*code), detail)),
+        Event::Error { code, detail } => ("error", error_payload(code.as_str(), detail)),
         Event::Warning { code } => ("warning", warning_payload(code, warning_message(code))),
     }
 }

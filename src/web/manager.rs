@@ -245,7 +245,7 @@ pub(crate) fn create(options_value: &JsValue) -> Result<Shared, JsValue> {
     with(&rc, |inner| inner.listeners = listeners);
 
     for code in [open_warning, load_warning].into_iter().flatten() {
-        emit_warning(&rc, code, events::warning_message(code));
+        emit_warning(&rc, code);
     }
     if let Some(stored) = stored {
         feed(&rc, Input::Restore(stored));
@@ -390,7 +390,7 @@ fn execute(rc: &Shared, output: Output) {
         }
         Output::Persist(session) => {
             if let Some(Some(code)) = with(rc, |inner| inner.store.save(session.as_ref())) {
-                emit_warning(rc, code, events::warning_message(code));
+                emit_warning(rc, code);
             }
         }
         Output::Broadcast(message) => broadcast(rc, &message),
@@ -596,7 +596,7 @@ pub(crate) fn drafts_and_redirect(rc: &Shared, reason: SessionEndReason, redirec
     };
     if let Some(handler) = handler {
         let info = object(&[
-            ("reason", JsValue::from_str(events::reason_str(reason))),
+            ("reason", JsValue::from_str(reason.as_str())),
             (
                 "redirectUrl",
                 url.as_deref().map_or(JsValue::NULL, JsValue::from_str),
@@ -622,13 +622,14 @@ pub(crate) fn drafts_and_redirect(rc: &Shared, reason: SessionEndReason, redirec
 /// calls for the same user do nothing, so a refresh never overwrites what
 /// the user is typing.
 fn drafts_signed_in(rc: &Shared) {
-    let Some(Some((d, token))) = with(rc, |inner| {
-        let token = inner.session.access_token()?;
-        Some((inner.drafts.clone()?, String::from(token)))
+    // The session decoded the token when it arrived: read its `sub` there.
+    let Some(Some((d, sub))) = with(rc, |inner| {
+        inner.session.access_token()?;
+        let sub = inner.session.claims().and_then(|c| c.sub.clone());
+        Some((inner.drafts.clone()?, sub))
     }) else {
         return;
     };
-    let sub = crate::core::decode(&token).ok().and_then(|t| t.claims.sub);
     let restored = d.signed_in(sub.as_deref(), now_ms());
     if !restored.is_empty() {
         emit_kept(
@@ -662,7 +663,9 @@ fn emit_kept(rc: &Shared, name: &'static str, payload: JsValue) {
     events::call_all(&targets, &payload);
 }
 
-pub(crate) fn emit_warning(rc: &Shared, code: &str, message: &str) {
+/// Emits a `warning` event `{ code, message }` (the message looked up by code).
+pub(crate) fn emit_warning(rc: &Shared, code: &str) {
+    let message = events::warning_message(code);
     emit_kept(rc, "warning", events::warning_payload(code, message));
 }
 
@@ -673,7 +676,7 @@ fn settle_refresh_waiters(rc: &Shared, event: &Event) {
         Event::Error { .. } if with(rc, |inner| inner.session.refreshing()) != Some(false) => {
             return
         }
-        Event::Error { code, detail } => Err(token_error(super::error::code_str(*code), detail)),
+        Event::Error { code, detail } => Err(token_error(code.as_str(), detail)),
         Event::SessionExpired { .. } => Err(token_error("session_expired", "the session is over")),
         Event::Logout => Err(token_error("logged_out", "the user logged out")),
         Event::Warning {
@@ -939,11 +942,15 @@ pub(crate) fn refresh_at(rc: &Shared) -> Option<f64> {
 
 /// `auth.claims`: the access token's payload object, or `null`.
 pub(crate) fn claims(rc: &Shared) -> JsValue {
-    let token = access_token(rc);
-    token
-        .and_then(|t| crate::core::decode(&t).ok())
-        .and_then(|d| JSON::parse(&d.payload_json).ok())
-        .unwrap_or(JsValue::NULL)
+    // The payload JSON the session kept when the token arrived (no decode).
+    with(rc, |inner| {
+        inner
+            .session
+            .payload_json()
+            .and_then(|json| JSON::parse(json).ok())
+    })
+    .flatten()
+    .unwrap_or(JsValue::NULL)
 }
 
 /// `auth.storage`: the storage mode in effect (`"memory"` after a fallback).

@@ -328,11 +328,7 @@ fn received(rc: &Shared, data: &JsValue) {
     let message = match Message::decode(data) {
         Ok(m) => m,
         Err(_) => {
-            manager::emit_warning(
-                rc,
-                TAB_MESSAGE_INVALID,
-                "ignored a message on the cross-tab channel that is not a valid tokenwarden message",
-            );
+            manager::emit_warning(rc, TAB_MESSAGE_INVALID);
             return;
         }
     };
