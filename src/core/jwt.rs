@@ -228,10 +228,10 @@ pub fn decode(token: &str) -> Result<DecodedJwt, JwtError> {
     })
 }
 
-/// base64url → UTF-8 → JSON object.
 /// The claims [`Claims`] reads.
 const CLAIM_NAMES: [&str; 5] = ["exp", "iat", "nbf", "sub", "jti"];
 
+/// base64url → UTF-8 → JSON object, keeping only the members in `keep`.
 fn json_object(b64: &str, part: Part, keep: &[&str]) -> Result<(String, Object), JwtError> {
     if b64.is_empty() {
         return Err(JwtError::EmptyPart(part));

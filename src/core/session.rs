@@ -360,8 +360,8 @@ struct Request {
     sent_gen: u64,
     /// It has used its one retry (or is queued for it).
     retried: bool,
-    /// In the queue until this deadline.
-    queued_until: Option<Millis>,
+    /// Waiting in the queue (its deadline is kept there).
+    queued: bool,
 }
 
 /// The state machine. See the module docs for the rules.
@@ -438,14 +438,8 @@ impl Session {
                 bearer_error,
                 renewed_token,
             } => self.response(id, status, bearer_error, renewed_token, now),
-            Input::RequestGone { id } => {
-                if let Some(r) = self.requests.remove(&id) {
-                    if r.queued_until.is_some() {
-                        self.queue.retain(|q| q.0 != id);
-                    }
-                }
-            }
-            Input::RefreshRequested => self.refresh_requested(now),
+            Input::RequestGone { id } => self.forget(id),
+            Input::RefreshRequested => self.refresh_requested(),
             Input::RefreshSucceeded { attempt, tokens } => {
                 if self.flight == Flight::Running(attempt) {
                     self.refresh_succeeded(tokens, now);
@@ -512,12 +506,7 @@ impl Session {
         }
         if let Some(c) = &self.cur {
             arm(self.max_session_end(c));
-            if self.config.idle_timeout_ms > 0 && !self.idle {
-                arm(Some(
-                    self.last_activity
-                        .saturating_add(self.config.idle_timeout_ms),
-                ));
-            }
+            arm(self.idle_at());
         }
         next
     }
@@ -655,12 +644,15 @@ impl Session {
         }
     }
 
-    fn request_started(&mut self, id: RequestId, attach: bool, replayable: bool, now: Millis) {
-        if let Some(old) = self.requests.remove(&id) {
-            if old.queued_until.is_some() {
-                self.queue.retain(|q| q.0 != id);
-            }
+    /// Drops request `id`, and its place in the queue if it waits there.
+    fn forget(&mut self, id: RequestId) {
+        if self.requests.remove(&id).is_some_and(|r| r.queued) {
+            self.queue.retain(|q| q.0 != id);
         }
+    }
+
+    fn request_started(&mut self, id: RequestId, attach: bool, replayable: bool, now: Millis) {
+        self.forget(id);
         if !attach {
             self.out.push_back(Output::Send { id, token: None });
             return;
@@ -669,7 +661,7 @@ impl Session {
             replayable,
             sent_gen: self.generation,
             retried: false,
-            queued_until: None,
+            queued: false,
         };
         self.requests.insert(id, req);
         self.route(id, now);
@@ -701,7 +693,7 @@ impl Session {
             self.out.push_back(Output::Deliver { id });
             return;
         };
-        if r.queued_until.is_some() {
+        if r.queued {
             return; // not sent: a confused caller; the queue decides its fate
         }
         let refreshable_401 =
@@ -735,7 +727,7 @@ impl Session {
         }
     }
 
-    fn refresh_requested(&mut self, now: Millis) {
+    fn refresh_requested(&mut self) {
         if self.flight != Flight::Idle {
             return; // joins the refresh under way
         }
@@ -743,7 +735,7 @@ impl Session {
             // Explicit: overrides the cooldown and the idle state.
             self.cooldown_until = None;
             self.failures = 0;
-            self.start_refresh(now);
+            self.start_refresh();
         } else {
             self.warn(warning::REFRESH_UNAVAILABLE);
         }
@@ -819,14 +811,7 @@ impl Session {
         if self.cooldown_until.is_some_and(|t| now >= t) {
             self.cooldown_until = None;
         }
-        if self.config.idle_timeout_ms > 0
-            && self.cur.is_some()
-            && !self.idle
-            && now
-                >= self
-                    .last_activity
-                    .saturating_add(self.config.idle_timeout_ms)
-        {
+        if self.cur.is_some() && self.idle_at().is_some_and(|at| now >= at) {
             self.idle = true;
             if let Flight::Backoff(_) = self.flight {
                 // No more attempts while idle.
@@ -839,7 +824,7 @@ impl Session {
         if let Flight::Backoff(at) = self.flight {
             if now >= at {
                 if self.capable() {
-                    self.start_refresh(now);
+                    self.start_refresh();
                 } else {
                     self.flight = Flight::Idle;
                     self.reactive = false;
@@ -866,7 +851,7 @@ impl Session {
             }
             if !self.idle && self.capable() {
                 self.reactive = !self.token_usable(now);
-                self.start_refresh(now);
+                self.start_refresh();
             }
         }
     }
@@ -894,6 +879,15 @@ impl Session {
         } else {
             None
         }
+    }
+
+    /// When the user counts as idle (no activity for `idle_timeout`), if the
+    /// idle timeout is on and they are not idle already.
+    fn idle_at(&self) -> Option<Millis> {
+        (self.config.idle_timeout_ms > 0 && !self.idle).then(|| {
+            self.last_activity
+                .saturating_add(self.config.idle_timeout_ms)
+        })
     }
 
     fn max_session_end(&self, c: &Current) -> Option<Millis> {
@@ -935,11 +929,11 @@ impl Session {
             return false;
         }
         self.reactive = true;
-        self.start_refresh(now);
+        self.start_refresh();
         true
     }
 
-    fn start_refresh(&mut self, _now: Millis) {
+    fn start_refresh(&mut self) {
         self.attempt += 1;
         self.flight = Flight::Running(self.attempt);
         self.refresh_at = None;
@@ -983,7 +977,7 @@ impl Session {
         }
         if let Some(r) = self.requests.get_mut(&id) {
             let deadline = now.saturating_add(self.config.queue_timeout_ms);
-            r.queued_until = Some(deadline);
+            r.queued = true;
             self.queue.push_back((id, deadline));
         }
     }
@@ -991,7 +985,7 @@ impl Session {
     fn send(&mut self, id: RequestId) {
         if let Some(r) = self.requests.get_mut(&id) {
             r.sent_gen = self.generation;
-            r.queued_until = None;
+            r.queued = false;
         }
         let token = self.cur.as_ref().map(|c| c.access.clone());
         self.out.push_back(Output::Send { id, token });
