@@ -31,6 +31,7 @@ import { fileURLToPath } from "node:url";
 import { measureSizes, packageVersion } from "./sizes.mjs";
 import { evaluateTargets, renderMarkdown, renderSummary } from "./report.mjs";
 import { summarizeProfile } from "./profile.mjs";
+import { CHROMIUM_ARGS as BASE_CHROMIUM_ARGS } from "../tests/e2e/helpers.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BENCH = join(ROOT, "bench");
@@ -78,16 +79,9 @@ const CONFIG = quick
       startupRuns: 9,
     };
 
+// The e2e tests' flags (root, loopback-only network), plus bench-only ones.
 const CHROMIUM_ARGS = [
-  "--headless=new",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-dev-shm-usage",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
+  ...BASE_CHROMIUM_ARGS,
   // Bench-only: unrounded performance.memory and a callable gc().
   "--enable-precise-memory-info",
   "--js-flags=--expose-gc",
