@@ -280,22 +280,16 @@ fn json_object(b64: &str, part: Part, keep: &[&str]) -> Result<(String, Object),
 }
 
 fn claims(payload: &Object) -> Result<Claims, JwtError> {
-    let exp = match numeric_date(payload, "exp") {
-        Err(JwtError::BadClaim { why: TOO_LARGE, .. }) => match payload.get_num("exp") {
-            Some(v) if v <= MAX_MS_EXP => return Err(JwtError::ExpInMilliseconds),
-            _ => {
-                return Err(JwtError::BadClaim {
-                    claim: "exp",
-                    why: TOO_LARGE,
-                })
-            }
-        },
-        other => other?,
-    };
+    // A too-large `exp` that would be a plausible date in milliseconds gets
+    // its own error: the usual mistake of a server writing `Date.now()`.
+    let exp = numeric_date(payload, "exp", MAX_MS_EXP)?;
+    if exp.is_some_and(|v| v > MAX_NUMERIC_DATE) {
+        return Err(JwtError::ExpInMilliseconds);
+    }
     Ok(Claims {
         exp,
-        iat: numeric_date(payload, "iat")?,
-        nbf: numeric_date(payload, "nbf")?,
+        iat: numeric_date(payload, "iat", MAX_NUMERIC_DATE)?,
+        nbf: numeric_date(payload, "nbf", MAX_NUMERIC_DATE)?,
         sub: string_claim(payload, "sub")?,
         jti: string_claim(payload, "jti")?,
     })
@@ -303,7 +297,8 @@ fn claims(payload: &Object) -> Result<Claims, JwtError> {
 
 const TOO_LARGE: &str = "NumericDate is too large";
 
-fn numeric_date(payload: &Object, claim: &'static str) -> Result<Option<f64>, JwtError> {
+/// A NumericDate claim: absent, or a finite number in `0..=max`.
+fn numeric_date(payload: &Object, claim: &'static str, max: f64) -> Result<Option<f64>, JwtError> {
     let bad = |why| Err(JwtError::BadClaim { claim, why });
     match payload.get(claim) {
         None => Ok(None),
@@ -313,7 +308,7 @@ fn numeric_date(payload: &Object, claim: &'static str) -> Result<Option<f64>, Jw
                 bad("NumericDate is not finite")
             } else if v < 0.0 {
                 bad("NumericDate is negative")
-            } else if v > MAX_NUMERIC_DATE {
+            } else if v > max {
                 bad(TOO_LARGE)
             } else {
                 Ok(Some(v))
