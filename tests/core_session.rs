@@ -308,6 +308,92 @@ fn restore_resumes_without_outputs_and_refreshes_an_expired_token_soon() {
     assert!(!out.iter().any(|o| matches!(o, Output::Send { .. })));
 }
 
+#[test]
+fn restore_drops_an_expired_session_that_cannot_refresh() {
+    // No refresh token and no `refresh_without_token`: the session is over.
+    // Storage is cleared and nothing else happens (no `sessionExpired`, no
+    // redirect, no logout broadcast): nobody was signed in on this page.
+    let a = jwt(T0 - 1_000, T0 - 901_000);
+    for expires_at in [T0 - 1_000, T0, 0] {
+        let mut h = H::new(Config::default());
+        let out = h.step(Input::Restore(stored(&a, None, expires_at, T0 - 901_000)));
+        assert_eq!(out, [Output::Persist(None)], "expires_at {expires_at}");
+        assert!(!h.s.is_signed_in());
+        assert_eq!(h.s.poll_timeout(), None);
+        // Nothing was adopted: a request goes out without a token.
+        assert_eq!(
+            h.start(1),
+            [Output::Send { id: 1, token: None }],
+            "expires_at {expires_at}"
+        );
+    }
+}
+
+#[test]
+fn restore_drops_a_session_past_max_session_even_if_refreshable() {
+    let config = Config {
+        max_session_ms: 3_600_000,
+        ..Config::default()
+    };
+    let a = jwt(T0 + 600_000, T0 - 300_000);
+    for started_at in [T0 - 3_600_000, T0 - 7_200_000] {
+        let mut h = H::new(config.clone());
+        let out = h.step(Input::Restore(stored(
+            &a,
+            Some("r"),
+            T0 + 600_000,
+            started_at,
+        )));
+        assert_eq!(out, [Output::Persist(None)], "started_at {started_at}");
+        assert!(!h.s.is_signed_in());
+        assert_eq!(h.s.poll_timeout(), None);
+    }
+    // One millisecond inside the limit it is resumed, and ends at the limit.
+    let mut h = H::new(config);
+    let out = h.step(Input::Restore(stored(
+        &a,
+        Some("r"),
+        T0 + 600_000,
+        T0 - 3_599_999,
+    )));
+    assert!(out.is_empty(), "{out:?}");
+    assert!(h.s.is_signed_in());
+    assert_eq!(h.s.poll_timeout(), Some(T0 + 1));
+}
+
+#[test]
+fn restore_resumes_a_valid_session_without_a_refresh_token() {
+    let mut h = H::new(Config {
+        max_session_ms: 3_600_000,
+        ..Config::default()
+    });
+    let a = jwt(T0 + 600_000, T0 - 300_000);
+    let out = h.step(Input::Restore(stored(&a, None, T0 + 600_000, T0 - 300_000)));
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(h.s.access_token(), Some(a.as_str()));
+    assert_eq!(h.s.stored().unwrap().started_at, T0 - 300_000);
+    assert_eq!(h.start(1), [send(1, &a)]);
+    // No way to refresh: the session ends when the token expires.
+    assert_eq!(h.s.poll_timeout(), Some(T0 + 600_000));
+}
+
+#[test]
+fn restore_resumes_an_expired_session_that_can_refresh_without_a_token() {
+    // Cookie mode / custom function: no refresh token in JS, and none needed.
+    let mut h = H::new(Config {
+        refresh_without_token: true,
+        ..Config::default()
+    });
+    let a = jwt(T0 - 1_000, T0 - 901_000);
+    let out = h.step(Input::Restore(stored(&a, None, T0 - 1_000, T0 - 901_000)));
+    assert!(out.is_empty(), "{out:?}");
+    assert!(h.s.is_signed_in());
+    // A request refreshes (tokenless) before going out.
+    let out = h.start(1);
+    assert_eq!(starts(&out), [(1, None)]);
+    assert!(!out.iter().any(|o| matches!(o, Output::Send { .. })));
+}
+
 // ----- single flight, queue, retries --------------------------------------
 
 #[test]

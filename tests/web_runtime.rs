@@ -933,6 +933,55 @@ async fn session_storage_restores_a_usable_session() {
     clear_storage();
 }
 
+/// A stored session as `storage.rs` writes it.
+fn stored_json(access: &str, refresh: Option<&str>, expires_at: f64, started_at: f64) -> String {
+    let value = js_sys::Object::new();
+    set(&value, "v", &JsValue::from_f64(1.0));
+    set(&value, "accessToken", &JsValue::from_str(access));
+    let refresh = refresh.map_or(JsValue::NULL, JsValue::from_str);
+    set(&value, "refreshToken", &refresh);
+    set(&value, "expiresAt", &JsValue::from_f64(expires_at));
+    set(&value, "startedAt", &JsValue::from_f64(started_at));
+    js_sys::JSON::stringify(&value)
+        .unwrap()
+        .as_string()
+        .unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn an_unusable_stored_session_is_cleared_and_a_refreshable_one_resumed() {
+    clear_storage();
+    let server = FakeServer::new();
+    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    let token = server.issue(300.0);
+    let now = js_sys::Date::now();
+    let opts = r#"{"storage":"local","storageKey":"tw-resume","maxSessionSeconds":3600}"#;
+    // Expired, no refresh token; refreshable but past maxSessionSeconds.
+    for (refresh, expires_at, started_at) in [
+        (None, now - 1_000.0, now - 60_000.0),
+        (Some("r-0"), now + 300_000.0, now - 3_601_000.0),
+    ] {
+        let text = stored_json(&token, refresh, expires_at, started_at);
+        storage.set_item("tw-resume:session", &text).unwrap();
+        let auth = manager(&server, opts);
+        assert_eq!(auth.access_token(), None, "not resumed ({refresh:?})");
+        assert_eq!(
+            storage.get_item("tw-resume:session").unwrap(),
+            None,
+            "storage cleared ({refresh:?})"
+        );
+        auth.dispose();
+    }
+    // Expired but with a refresh token, within the limit: resumed.
+    let text = stored_json(&token, Some("r-0"), now - 1_000.0, now - 60_000.0);
+    storage.set_item("tw-resume:session", &text).unwrap();
+    let auth = manager(&server, opts);
+    assert_eq!(auth.access_token().unwrap(), token, "resumed");
+    assert!(storage.get_item("tw-resume:session").unwrap().is_some());
+    auth.dispose();
+    clear_storage();
+}
+
 #[wasm_bindgen_test]
 async fn storage_that_throws_falls_back_to_memory() {
     clear_storage();

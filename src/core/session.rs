@@ -43,6 +43,10 @@
 //!   access token expires; activity before that resumes refreshing.
 //! - **Max session** (`max_session`, off by default): the session ends at
 //!   `started_at + max_session` whatever the refreshes did.
+//! - **Restore only what is usable.** A stored session is resumed only
+//!   within `max_session` and with an unexpired access token or a way to
+//!   refresh it; otherwise storage is cleared (`Persist(None)`) and nothing
+//!   else happens (no event, no redirect).
 //! - **Rotation first.** On new tokens the first outputs are `Persist`,
 //!   then `Broadcast` (not for tokens that came from another tab), then
 //!   `Emit(Refreshed)`, and only then are queued requests released.
@@ -134,7 +138,10 @@ pub enum BearerError {
 pub enum Input {
     /// The app signed in (`auth.setSession`). Starts a new session.
     SetSession(TokenSet),
-    /// Resume a session read from storage at start-up.
+    /// Resume a session read from storage at start-up. A session that can no
+    /// longer be used (past `max_session`, or its access token expired with
+    /// no way to refresh it) is not adopted: the only output is
+    /// `Persist(None)`, which clears storage.
     Restore(StoredSession),
     /// `auth.fetch` was called. `attach`: the target origin may see the token.
     /// `replayable`: the body could be captured, so the request can be resent.
@@ -426,7 +433,15 @@ impl Session {
         self.process_due(now);
         match input {
             Input::SetSession(tokens) => self.set_session(tokens, now),
-            Input::Restore(stored) => self.adopt(stored, now, false),
+            Input::Restore(stored) => {
+                if self.resumable(&stored, now) {
+                    self.adopt(stored, now, false);
+                } else {
+                    // Not a session any more: clear storage quietly (no
+                    // events, no redirect: nobody was signed in on this page).
+                    self.out.push_back(Output::Persist(None));
+                }
+            }
             Input::RequestStarted {
                 id,
                 attach,
@@ -629,6 +644,17 @@ impl Session {
             self.refresh_at = self.plan(now).0;
             self.release_queue();
         }
+    }
+
+    /// Whether a session read from storage can still be used: within
+    /// `max_session`, and its access token unexpired or refreshable (a
+    /// refresh token, or `refresh_without_token`). An unknown expiry (stored
+    /// as 0) counts as expired.
+    fn resumable(&self, s: &StoredSession, now: Millis) -> bool {
+        let max = self.config.max_session_ms;
+        let within_max = max == 0 || s.started_at.saturating_add(max) > now;
+        let refreshable = s.refresh_token.is_some() || self.config.refresh_without_token;
+        within_max && (s.expires_at > now || refreshable)
     }
 
     /// Whether tokens from another tab (or the shared state) are newer than ours.

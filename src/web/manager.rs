@@ -159,19 +159,7 @@ pub(crate) fn create(options_value: &JsValue) -> Result<Shared, JsValue> {
         drafts::options_from_js(&options.drafts).map_err(|e| config_error(e.option, e.reason))?;
     let idle_tracking = config.idle_timeout_ms > 0;
     let (mut store, open_warning) = Store::open(options.storage, &options.storage_key);
-    let (mut stored, load_warning) = store.load();
-    // Resume only a session that can still be used: a valid access token, or
-    // a way to refresh it, and within `maxSessionSeconds`.
-    if let Some(s) = &stored {
-        let now = now_ms();
-        let refreshable = s.refresh_token.is_some() || raw.refresh_without_token;
-        let within_max =
-            config.max_session_ms == 0 || s.started_at.saturating_add(config.max_session_ms) > now;
-        if !(within_max && (s.expires_at > now || refreshable)) {
-            stored = None;
-            let _ = store.save(None);
-        }
-    }
+    let (stored, load_warning) = store.load();
     let inner = Inner {
         session: Session::new(config, random_seed()),
         options,
@@ -248,6 +236,8 @@ pub(crate) fn create(options_value: &JsValue) -> Result<Shared, JsValue> {
         emit_warning(&rc, code);
     }
     if let Some(stored) = stored {
+        // The core resumes it only if it can still be used (else it clears
+        // storage); `drafts_signed_in` does nothing without a session.
         feed(&rc, Input::Restore(stored));
         drafts_signed_in(&rc);
     }
