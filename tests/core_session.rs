@@ -955,6 +955,84 @@ fn logout_from_another_tab_is_not_echoed_and_ignored_when_signed_out() {
 }
 
 #[test]
+fn tokens_of_a_session_that_ended_here_are_not_adopted_from_a_tab() {
+    let (mut h, _) = H::signed_in(Config::default());
+    h.step(Input::Logout { redirect: false });
+    // Another tab's refresh raced the logout: its tokens (same `started_at`)
+    // arrive afterwards, newer than anything, and are refused.
+    let b = jwt(T0 + 1_800_000, T0);
+    let late = Input::FromTab(TabMessage::Tokens(stored(
+        &b,
+        Some("r2"),
+        T0 + 1_800_000,
+        T0,
+    )));
+    assert!(h.at(T0 + 1_000, late.clone()).is_empty());
+    assert!(!h.s.is_signed_in());
+    // Still refused after a second logout with nothing to end.
+    h.step(Input::Logout { redirect: false });
+    assert!(h.step(late).is_empty());
+    assert!(!h.s.is_signed_in());
+    // A new sign-in in another tab is a new session: adopted.
+    let c = jwt(T0 + 1_900_000, T0 + 1_000);
+    let out = h.step(Input::FromTab(TabMessage::Tokens(stored(
+        &c,
+        Some("r3"),
+        T0 + 1_900_000,
+        T0 + 1_000,
+    ))));
+    assert!(matches!(out[0], Output::Persist(Some(_))), "{out:?}");
+    assert_eq!(h.s.access_token(), Some(c.as_str()));
+}
+
+#[test]
+fn tokens_of_a_session_that_ended_in_another_tab_are_not_adopted() {
+    let (mut h, _) = H::signed_in(Config::default());
+    let out = h.step(Input::FromTab(TabMessage::LoggedOut {
+        reason: SessionEndReason::Logout,
+    }));
+    assert!(out.contains(&Output::Persist(None)));
+    let b = jwt(T0 + 1_800_000, T0);
+    let late = stored(&b, Some("r2"), T0 + 1_800_000, T0);
+    assert!(h
+        .at(T0 + 1_000, Input::FromTab(TabMessage::Tokens(late)))
+        .is_empty());
+    assert!(!h.s.is_signed_in());
+    // Signing in again here starts a new session; its tokens from another
+    // tab (a later refresh there) are adopted.
+    h.now = T0 + 2_000;
+    let a2 = jwt(T0 + 902_000, T0 + 2_000);
+    h.step(Input::SetSession(tokens(&a2, Some("r1"))));
+    let c = jwt(T0 + 1_900_000, T0 + 2_000);
+    let out = h.step(Input::FromTab(TabMessage::Tokens(stored(
+        &c,
+        Some("r3"),
+        T0 + 1_900_000,
+        T0 + 2_000,
+    ))));
+    assert!(matches!(out[0], Output::Persist(Some(_))), "{out:?}");
+    assert_eq!(h.s.access_token(), Some(c.as_str()));
+}
+
+#[test]
+fn tokens_of_a_session_that_expired_are_not_adopted_from_a_tab() {
+    // Any end counts, not only logouts: here the token expires with no way
+    // to refresh it.
+    let mut h = H::new(Config::default());
+    let a = jwt(T0 + 60_000, T0);
+    h.step(Input::SetSession(tokens(&a, None)));
+    let out = h.fire();
+    assert!(out.contains(&Output::SessionOver {
+        reason: SessionEndReason::Expired,
+        redirect: true
+    }));
+    let b = jwt(T0 + 1_800_000, T0);
+    let late = stored(&b, Some("r2"), T0 + 1_800_000, T0);
+    assert!(h.step(Input::FromTab(TabMessage::Tokens(late))).is_empty());
+    assert!(!h.s.is_signed_in());
+}
+
+#[test]
 fn renewed_token_header_is_accepted_only_if_it_expires_later() {
     let (mut h, a) = H::signed_in(Config::default());
     h.start(1);

@@ -47,6 +47,10 @@
 //!   within `max_session` and with an unexpired access token or a way to
 //!   refresh it; otherwise storage is cleared (`Persist(None)`) and nothing
 //!   else happens (no event, no redirect).
+//! - **Ended stays ended.** Tokens from another tab (or the shared state)
+//!   of a session that ended — here or in another tab — are not adopted
+//!   (matched by `started_at`): a refresh that raced the logout elsewhere
+//!   cannot sign the user back in. A new sign-in starts a new session.
 //! - **Rotation first.** On new tokens the first outputs are `Persist`,
 //!   then `Broadcast` (not for tokens that came from another tab), then
 //!   `Emit(Refreshed)`, and only then are queued requests released.
@@ -180,7 +184,8 @@ pub enum Input {
     /// jumped: re-check every deadline now.
     Wake,
     /// Another tab (or the shared state re-read under the refresh lock)
-    /// carries tokens. Adopted only if they are newer than ours.
+    /// carries tokens. Adopted only if they are newer than ours and not of
+    /// a session that ended (same `started_at`).
     FromTab(TabMessage),
     /// `auth.logout()`. `redirect`: whether the app asked for the login redirect.
     Logout { redirect: bool },
@@ -383,6 +388,11 @@ pub struct Session {
     /// The session ended (logout, rejection, …): in `refresh_without_token`
     /// mode, no tokenless refresh until a new session starts.
     ended: bool,
+    /// `started_at` of the last session that ended (here or in another
+    /// tab). Tokens of that session still on their way from another tab — a
+    /// refresh there that raced the logout — are not adopted, so a logout
+    /// cannot be undone by them; a new sign-in has a new `started_at`.
+    ended_started: Option<Millis>,
     flight: Flight,
     /// The refresh running was asked for by requests (not just the timer):
     /// new requests wait for it instead of going out with the old token.
@@ -412,6 +422,7 @@ impl Session {
             cur: None,
             generation: 0,
             ended: false,
+            ended_started: None,
             flight: Flight::Idle,
             reactive: false,
             attempt: 0,
@@ -474,7 +485,7 @@ impl Session {
                 }
             }
             Input::FromTab(TabMessage::Tokens(stored)) => {
-                if self.is_newer(&stored) {
+                if self.ended_started != Some(stored.started_at) && self.is_newer(&stored) {
                     self.adopt(stored, now, true);
                 }
             }
@@ -1179,7 +1190,9 @@ impl Session {
             ErrorCode::SessionExpired
         };
         self.reject_queue(code);
-        self.cur = None;
+        if let Some(c) = self.cur.take() {
+            self.ended_started = Some(c.started_at);
+        }
         self.generation += 1;
         self.reset_refresh();
         self.refresh_at = None;

@@ -56,7 +56,7 @@ use web_sys::{BroadcastChannel, MessageEvent};
 use super::global::{global_get, now_ms, prop, random_seed};
 use super::manager::{self, with, Shared};
 use super::options::{StorageMode, Transport};
-use crate::core::{Input, Millis, StoredSession, TabMessage};
+use crate::core::{Input, StoredSession, TabMessage};
 use message::Message;
 
 /// Warning code: something on the channel was not a valid tokenwarden message.
@@ -96,17 +96,8 @@ pub(crate) struct Tabs {
     lease_key: String,
     marker_key: String,
     lock_timeout_ms: u32,
-    mode: StorageMode,
-    cross_tab: bool,
     /// Tests turn this off to exercise the lease fallback.
     use_web_locks: bool,
-    /// Sign-in time (`startedAt`) of the session this tab holds, as last seen.
-    session_started: Option<Millis>,
-    /// `startedAt` of the session that ended (here or in another tab). Tokens
-    /// of that session still on their way — a refresh that raced the logout
-    /// in another tab — are not adopted, so a logout cannot be undone by
-    /// them; a new sign-in has a new `startedAt`.
-    ended_session: Option<Millis>,
 }
 
 impl Drop for Tabs {
@@ -151,7 +142,7 @@ fn fingerprint(token: &str) -> String {
 /// Sets up cross-tab coordination and sleep detection for a new manager
 /// (called once from `manager::create`, after a stored session was restored).
 pub(crate) fn install(rc: &Shared) {
-    let Some((key, cross_tab, mode, timeout)) = with(rc, |inner| {
+    let Some((key, cross_tab, timeout)) = with(rc, |inner| {
         let timeout = match &inner.options.transport {
             Transport::Http { timeout_ms, .. } if *timeout_ms > 0 => {
                 timeout_ms.saturating_add(LOCK_TIMEOUT_MARGIN_MS)
@@ -161,7 +152,6 @@ pub(crate) fn install(rc: &Shared) {
         (
             inner.options.storage_key.clone(),
             inner.options.cross_tab,
-            inner.store.mode(),
             timeout,
         )
     }) else {
@@ -177,11 +167,7 @@ pub(crate) fn install(rc: &Shared) {
         lease_key: join(&key, ":refresh-lease", ""),
         marker_key: join(&key, ":rotation", ""),
         lock_timeout_ms: timeout,
-        mode,
-        cross_tab,
         use_web_locks: true,
-        session_started: None,
-        ended_session: None,
     };
     if cross_tab {
         if let Ok(channel) = BroadcastChannel::new(&join("tokenwarden:", &key, "")) {
@@ -197,7 +183,6 @@ pub(crate) fn install(rc: &Shared) {
     }
     let hello = with(rc, |inner| {
         let signed_in = inner.session.is_signed_in();
-        tabs.session_started = inner.session.stored().map(|s| s.started_at);
         let hello = cross_tab && !signed_in;
         let id = tabs.id.clone();
         inner.tabs = Some(tabs);
@@ -212,12 +197,8 @@ pub(crate) fn install(rc: &Shared) {
 /// `Output::Broadcast`: tell the other tabs (and keep the rotation marker).
 pub(crate) fn broadcast(rc: &Shared, message: &TabMessage) {
     let Some(Some((id, marker_key, mode))) = with(rc, |inner| {
-        let t = inner.tabs.as_mut().filter(|t| t.cross_tab)?;
-        match message {
-            TabMessage::Tokens(s) => t.session_started = Some(s.started_at),
-            TabMessage::LoggedOut { .. } => t.ended_session = t.session_started.take(),
-        }
-        Some((t.id.clone(), t.marker_key.clone(), t.mode))
+        let t = inner.tabs.as_ref().filter(|_| inner.options.cross_tab)?;
+        Some((t.id.clone(), t.marker_key.clone(), inner.store.mode()))
     }) else {
         return;
     };
@@ -248,7 +229,7 @@ pub(crate) fn broadcast(rc: &Shared, message: &TabMessage) {
 /// `crossTab` is off), skipping the network when another tab already did it.
 pub(crate) async fn refresh_under_lock(rc: Shared, attempt: u64, refresh_token: Option<Rc<str>>) {
     let plan = with(&rc, |inner| {
-        let t = inner.tabs.as_ref().filter(|t| t.cross_tab)?;
+        let t = inner.tabs.as_ref().filter(|_| inner.options.cross_tab)?;
         Some((
             t.lock_name.clone(),
             t.lease_key.clone(),
@@ -332,28 +313,17 @@ fn received(rc: &Shared, data: &JsValue) {
             return;
         }
     };
-    let Some(Some((id, ended))) = with(rc, |inner| {
-        let t = inner.tabs.as_mut()?;
-        if let Message::Logout { .. } = message {
-            let ours = inner.session.stored().map(|s| s.started_at);
-            t.ended_session = ours.or(t.session_started);
-            t.session_started = None;
-        }
-        Some((t.id.clone(), t.ended_session))
-    }) else {
+    let Some(Some(id)) = with(rc, |inner| Some(inner.tabs.as_ref()?.id.clone())) else {
         return;
     };
     if message.from() == id {
         return;
     }
     match message {
-        Message::Tokens { session, .. } if Some(session.started_at) != ended => {
-            adopt(rc, session);
-        }
-        Message::Session { to, session, .. } if to == id && Some(session.started_at) != ended => {
-            adopt(rc, session);
-        }
-        Message::Tokens { .. } | Message::Session { .. } => {}
+        // The core refuses tokens of a session that ended (logout race).
+        Message::Tokens { session, .. } => adopt(rc, session),
+        Message::Session { to, session, .. } if to == id => adopt(rc, session),
+        Message::Session { .. } => {}
         Message::Logout { reason, .. } => {
             manager::feed(rc, Input::FromTab(TabMessage::LoggedOut { reason }));
         }
@@ -373,17 +343,10 @@ fn received(rc: &Shared, data: &JsValue) {
     }
 }
 
-/// Feeds tokens from another tab and notes which session this tab now holds.
+/// Feeds tokens from another tab (or the shared state); the core adopts
+/// them only if they are newer and not of a session that ended.
 fn adopt(rc: &Shared, session: StoredSession) {
     manager::feed(rc, Input::FromTab(TabMessage::Tokens(session)));
-    with(rc, |inner| {
-        let started = inner.session.stored().map(|s| s.started_at);
-        if let Some(t) = inner.tabs.as_mut() {
-            if started.is_some() {
-                t.session_started = started;
-            }
-        }
-    });
 }
 
 /// Posts a message on this manager's channel (no-op without one).
