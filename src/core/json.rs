@@ -18,6 +18,8 @@
 //! assert!(json::top_level("[1,2]").is_err());
 //! ```
 
+use std::borrow::Cow;
+
 /// Deepest nesting accepted (the top-level object counts as 1).
 pub const MAX_DEPTH: usize = 64;
 
@@ -134,10 +136,7 @@ pub fn top_level(text: &str) -> Result<Object, JsonError> {
 /// needs a handful of claims, and the rest of its payload is left to
 /// `JSON.parse` in JS.
 pub fn top_level_keeping(text: &str, keep: Option<&[&str]>) -> Result<Object, JsonError> {
-    let mut p = Parser {
-        s: text.as_bytes(),
-        i: 0,
-    };
+    let mut p = Parser::new(text);
     p.ws();
     if p.peek() != Some(b'{') {
         // Distinguish "valid JSON but not an object" from "not JSON".
@@ -159,10 +158,7 @@ pub fn top_level_keeping(text: &str, keep: Option<&[&str]>) -> Result<Object, Js
 
 /// Validate `text` as any JSON value (RFC 8259, depth-limited).
 pub fn validate(text: &str) -> Result<(), JsonError> {
-    let mut p = Parser {
-        s: text.as_bytes(),
-        i: 0,
-    };
+    let mut p = Parser::new(text);
     p.ws();
     p.value(1)?;
     p.ws();
@@ -173,11 +169,21 @@ pub fn validate(text: &str) -> Result<(), JsonError> {
 }
 
 struct Parser<'a> {
+    /// The text, for slicing out strings without checking their UTF-8 again.
+    text: &'a str,
     s: &'a [u8],
     i: usize,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
+    fn new(text: &'a str) -> Self {
+        Parser {
+            text,
+            s: text.as_bytes(),
+            i: 0,
+        }
+    }
+
     fn err(&self) -> JsonError {
         JsonError::Syntax { offset: self.i }
     }
@@ -221,15 +227,15 @@ impl Parser<'_> {
         }
         loop {
             self.ws();
-            let key = self.string(true)?;
+            let key = self.key()?;
             self.ws();
             self.eat(b':')?;
             self.ws();
-            if keep.is_some_and(|names| !names.contains(&key.as_str())) {
+            if keep.is_some_and(|names| !names.contains(&&*key)) {
                 self.value(2)?;
             } else {
                 let value = self.member_value()?;
-                members.push((key, value));
+                members.push((key.into_owned(), value));
             }
             self.ws();
             match self.peek() {
@@ -389,6 +395,33 @@ impl Parser<'_> {
 
     /// A string; unescaped into a `String` only when `keep` (top-level keys and
     /// values), otherwise just validated.
+    /// A member name: borrowed from the text when it has no escapes (most
+    /// names are skipped when decoding a token, so they are not copied).
+    fn key(&mut self) -> Result<Cow<'a, str>, JsonError> {
+        let start = self.i;
+        self.eat(b'"')?;
+        let run = self.i;
+        self.plain_run();
+        if self.peek() == Some(b'"') {
+            if let Some(name) = self.text.get(run..self.i) {
+                self.i += 1;
+                return Ok(Cow::Borrowed(name));
+            }
+        }
+        self.i = start;
+        self.string(true).map(Cow::Owned)
+    }
+
+    /// Skips bytes that stand for themselves inside a string.
+    fn plain_run(&mut self) {
+        while let Some(c) = self.peek() {
+            if c == b'"' || c == b'\\' || c < 0x20 {
+                break;
+            }
+            self.i += 1;
+        }
+    }
+
     fn string(&mut self, keep: bool) -> Result<String, JsonError> {
         self.eat(b'"')?;
         let mut out = String::new();
@@ -396,17 +429,11 @@ impl Parser<'_> {
             // Copy the run of plain bytes at once. The input came from a
             // `&str`, so any run that stops at an ASCII byte is valid UTF-8.
             let run = self.i;
-            while let Some(c) = self.peek() {
-                if c == b'"' || c == b'\\' || c < 0x20 {
-                    break;
-                }
-                self.i += 1;
-            }
+            self.plain_run();
             if keep && self.i > run {
                 let chunk = self
-                    .s
+                    .text
                     .get(run..self.i)
-                    .and_then(|b| core::str::from_utf8(b).ok())
                     .ok_or(JsonError::Syntax { offset: run })?;
                 out.push_str(chunk);
             }
