@@ -55,6 +55,18 @@ pub(crate) fn object(members: &[(&str, JsValue)]) -> JsValue {
     obj
 }
 
+/// `globalThis[name]` as a Web Storage area (`"localStorage"`,
+/// `"sessionStorage"`), or `None` where it is missing, disabled or throws on
+/// access (sandboxed frames, some private modes).
+pub(crate) fn storage_area(name: &str) -> Option<web_sys::Storage> {
+    global_get(name).and_then(|s| s.dyn_into::<web_sys::Storage>().ok())
+}
+
+/// `globalThis.localStorage` (see [`storage_area`]).
+pub(crate) fn local_storage() -> Option<web_sys::Storage> {
+    storage_area("localStorage")
+}
+
 /// `Date.now()` as epoch milliseconds (clamped to 0 for a nonsensical clock).
 pub(crate) fn now_ms() -> Millis {
     let now = js_sys::Date::now();

@@ -13,9 +13,8 @@
 
 use js_sys::JSON;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
-use super::global::{global_get, object, prop};
+use super::global::{object, prop, storage_area};
 use super::options::StorageMode;
 use crate::core::{Millis, StoredSession};
 
@@ -52,7 +51,7 @@ impl Store {
             StorageMode::Session => "sessionStorage",
             StorageMode::Local => "localStorage",
         };
-        match global_get(name).and_then(|a| a.dyn_into::<web_sys::Storage>().ok()) {
+        match storage_area(name) {
             Some(area) => (
                 Store {
                     mode,

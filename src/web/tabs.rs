@@ -53,7 +53,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{BroadcastChannel, MessageEvent};
 
-use super::global::{global_get, now_ms, prop, random_seed};
+use super::global::{global_get, local_storage, now_ms, prop, random_seed};
 use super::manager::{self, with, Shared};
 use super::options::{StorageMode, Transport};
 use crate::core::{Input, StoredSession, TabMessage};
@@ -356,10 +356,6 @@ fn post(rc: &Shared, message: &Message) {
         // Throws only when the channel is closed (disposed meanwhile).
         let _ = channel.post_message(&message.encode());
     }
-}
-
-fn local_storage() -> Option<web_sys::Storage> {
-    global_get("localStorage").and_then(|s| s.dyn_into::<web_sys::Storage>().ok())
 }
 
 /// Records that the origin's newest tokens are `access_token` (fingerprint only).

@@ -28,7 +28,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use super::super::global::{global_get, now_ms, object, promise_with_resolvers, prop};
+use super::super::global::{
+    global_get, local_storage, now_ms, object, promise_with_resolvers, prop,
+};
 
 /// How long a lease writer waits before reading its lease back.
 pub(crate) const LEASE_SETTLE_MS: u32 = 40;
@@ -232,10 +234,6 @@ async fn lease(storage: web_sys::Storage, key: &str, owner: &str, timeout_ms: u3
         let spread = (js_sys::Math::random() * 50.0) as u32;
         sleep(LEASE_POLL_MS + spread).await;
     }
-}
-
-fn local_storage() -> Option<web_sys::Storage> {
-    global_get("localStorage").and_then(|s| s.dyn_into::<web_sys::Storage>().ok())
 }
 
 /// The lease in storage, `None` when absent or unreadable (treated as free).
