@@ -109,12 +109,11 @@ impl Drop for Tabs {
     }
 }
 
-/// `prefix` + `key`, without `format!`.
-fn join(prefix: &str, key: &str, suffix: &str) -> String {
-    let mut s = String::with_capacity(prefix.len() + key.len() + suffix.len());
-    s.push_str(prefix);
-    s.push_str(key);
-    s.push_str(suffix);
+/// `a` + `b`, without `format!`.
+fn join(a: &str, b: &str) -> String {
+    let mut s = String::with_capacity(a.len() + b.len());
+    s.push_str(a);
+    s.push_str(b);
     s
 }
 
@@ -163,14 +162,14 @@ pub(crate) fn install(rc: &Shared) {
         channel: None,
         _on_message: None,
         _clock_watch: clock_watch(weak.clone()),
-        lock_name: join("tokenwarden:refresh:", &key, ""),
-        lease_key: join(&key, ":refresh-lease", ""),
-        marker_key: join(&key, ":rotation", ""),
+        lock_name: join("tokenwarden:refresh:", &key),
+        lease_key: join(&key, ":refresh-lease"),
+        marker_key: join(&key, ":rotation"),
         lock_timeout_ms: timeout,
         use_web_locks: true,
     };
     if cross_tab {
-        if let Ok(channel) = BroadcastChannel::new(&join("tokenwarden:", &key, "")) {
+        if let Ok(channel) = BroadcastChannel::new(&join("tokenwarden:", &key)) {
             let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
                 if let Some(rc) = weak.upgrade() {
                     received(&rc, &event.data());
