@@ -3,25 +3,29 @@
 //! Used instead of `BTreeMap<RequestId, _>` by the session and the browser
 //! layer for the requests in flight. A `BTreeMap` costs about 6 KB of wasm
 //! per value type (node splitting, merging, stealing); this is a sorted
-//! `Vec` with binary search, a few hundred bytes. Ids are handed out in
-//! increasing order, so inserting is a push at the end; removing shifts the
-//! entries behind it (the browser layer stores boxed values, so an entry is
-//! 16 bytes and even a burst of 1000 requests moves little memory).
+//! `VecDeque` with binary search. Ids are handed out in increasing order, so
+//! inserting is a push at the back; requests mostly finish in the order they
+//! started, and a `VecDeque` removal shifts whichever side is shorter, so
+//! removing the oldest is O(1). (A sorted `Vec` shifted every entry behind
+//! the removed one: a burst of 1000 requests finishing in order moved
+//! 8 MB of memory, a few milliseconds in the bench.)
 //!
 //! Iteration order is by id, as with `BTreeMap`.
+
+use std::collections::VecDeque;
 
 use super::session::RequestId;
 
 /// A map `RequestId → V` kept sorted by id (see the module docs).
 #[derive(Clone, Debug, PartialEq)]
 pub struct IdMap<V> {
-    entries: Vec<(RequestId, V)>,
+    entries: VecDeque<(RequestId, V)>,
 }
 
 impl<V> Default for IdMap<V> {
     fn default() -> Self {
         IdMap {
-            entries: Vec::new(),
+            entries: VecDeque::new(),
         }
     }
 }
@@ -30,14 +34,14 @@ impl<V> IdMap<V> {
     /// An empty map.
     pub const fn new() -> Self {
         IdMap {
-            entries: Vec::new(),
+            entries: VecDeque::new(),
         }
     }
 
     /// Where `id` is, or where it would go.
     fn find(&self, id: RequestId) -> Result<usize, usize> {
         // Fast path: new ids are larger than every id present.
-        match self.entries.last() {
+        match self.entries.back() {
             Some(last) if last.0 < id => Err(self.entries.len()),
             None => Err(0),
             _ => self.entries.binary_search_by(|e| e.0.cmp(&id)),
@@ -61,7 +65,7 @@ impl<V> IdMap<V> {
     /// Removes and returns the value under `id`.
     pub fn remove(&mut self, id: &RequestId) -> Option<V> {
         let i = self.find(*id).ok()?;
-        Some(self.entries.remove(i).1)
+        self.entries.remove(i).map(|e| e.1)
     }
 
     /// The value under `id`.
@@ -142,5 +146,26 @@ mod tests {
         let want: Vec<_> = std::mem::take(&mut std_map).into_values().collect();
         assert_eq!(drained, want);
         assert!(ours.is_empty());
+    }
+
+    /// Requests finishing in the order they started (a burst) never shift
+    /// the map: the oldest entry is removed from the front. (`VecDeque`
+    /// keeps its buffer; the entries' addresses show whether they moved.)
+    #[test]
+    fn removing_the_oldest_moves_nothing() {
+        let mut map = IdMap::new();
+        for id in 0..1000u64 {
+            map.insert(id, id);
+        }
+        let last = map.get(&999).map(|v| v as *const u64);
+        for id in 0..999u64 {
+            assert_eq!(map.remove(&id), Some(id));
+            assert_eq!(
+                map.get(&999).map(|v| v as *const u64),
+                last,
+                "after removing {id}"
+            );
+        }
+        assert_eq!(map.len(), 1);
     }
 }
