@@ -22,7 +22,10 @@
 
 #![cfg(target_arch = "wasm32")]
 
-use js_sys::{Array, Function, Promise, Reflect};
+mod common;
+
+use common::{get, get_str, local_storage, obj, set, strings};
+use js_sys::{Array, Function, Promise};
 use tokenwarden::web::{return_to, set_error_class, TokenManager};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -218,29 +221,6 @@ const FORM: &str = r#"
   <input name="urgent" type="checkbox">
   <input name="pw" type="password">
 </form>"#;
-
-fn obj(json: &str) -> JsValue {
-    js_sys::JSON::parse(json).expect("test JSON")
-}
-
-fn get(value: &JsValue, key: &str) -> JsValue {
-    Reflect::get(value, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-}
-
-fn get_str(value: &JsValue, key: &str) -> Option<String> {
-    get(value, key).as_string()
-}
-
-fn set(value: &JsValue, key: &str, v: &JsValue) {
-    Reflect::set(value, &JsValue::from_str(key), v).expect("set");
-}
-
-fn strings(array: &Array) -> Vec<String> {
-    array
-        .iter()
-        .map(|v| v.as_string().unwrap_or_default())
-        .collect()
-}
 
 fn manager(server: &Server, extra: JsValue) -> TokenManager {
     set_error_class(test_token_error_class());
@@ -631,13 +611,7 @@ async fn drafts_api_lists_restores_and_discards() {
 
     // discard(key) removes a stored draft; foreign keys are never touched.
     let seeded = seed_draft("order", "alice", &obj(r#"{"title":"x"}"#));
-    web_sys::window()
-        .unwrap()
-        .local_storage()
-        .unwrap()
-        .unwrap()
-        .set_item("app:data", "keep")
-        .unwrap();
+    local_storage().set_item("app:data", "keep").unwrap();
     assert_eq!(auth.drafts_discard(JsValue::from_str(&seeded)).unwrap(), 1);
     assert_eq!(
         auth.drafts_discard(JsValue::from_str("app:data")).unwrap(),
@@ -668,7 +642,7 @@ async fn drafts_false_writes_nothing() {
     sign_in(&auth, "alice");
     fill(&root, &obj(r#"{"title":"not kept","urgent":true}"#));
     end_session(&server, &auth).await;
-    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    let storage = local_storage();
     assert_eq!(
         storage.length().unwrap(),
         0,

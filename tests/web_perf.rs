@@ -9,6 +9,9 @@
 //! Run: `CHROMEDRIVER=/usr/bin/chromedriver wasm-pack test --headless --chrome -- --test web_perf`
 #![cfg(target_arch = "wasm32")]
 
+mod common;
+
+use common::{get, get_str};
 use js_sys::{Array, Function, Reflect};
 use tokenwarden::web::{set_error_class, TokenManager};
 use wasm_bindgen::prelude::*;
@@ -134,14 +137,6 @@ extern "C" {
     fn explicit_cases() -> Array;
     #[wasm_bindgen(js_name = getterInit)]
     fn getter_init(counter: &JsValue) -> JsValue;
-}
-
-fn get(value: &JsValue, key: &str) -> JsValue {
-    Reflect::get(value, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-}
-
-fn get_str(value: &JsValue, key: &str) -> Option<String> {
-    get(value, key).as_string()
 }
 
 /// A manager signed in with a token the server accepts (`valid`) or one it

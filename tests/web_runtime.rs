@@ -11,7 +11,10 @@
 //! have a generous safety limit so a broken build fails instead of hanging.
 #![cfg(target_arch = "wasm32")]
 
-use js_sys::{Array, Function, Promise, Reflect};
+mod common;
+
+use common::{get, get_str, local_storage, obj, session_storage, set};
+use js_sys::{Array, Function, Promise};
 use tokenwarden::web::{decode_jwt, set_error_class, TokenManager};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -227,22 +230,6 @@ extern "C" {
 }
 
 // ---- helpers ----
-
-fn obj(json: &str) -> JsValue {
-    js_sys::JSON::parse(json).expect("test JSON")
-}
-
-fn get(value: &JsValue, key: &str) -> JsValue {
-    Reflect::get(value, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-}
-
-fn get_str(value: &JsValue, key: &str) -> Option<String> {
-    get(value, key).as_string()
-}
-
-fn set(value: &JsValue, key: &str, v: &JsValue) {
-    Reflect::set(value, &JsValue::from_str(key), v).expect("set");
-}
 
 fn manager(server: &FakeServer, extra: &str) -> TokenManager {
     set_error_class(test_token_error_class());
@@ -778,11 +765,7 @@ async fn cookie_and_function_transports() {
         auth.expires_at().unwrap() > js_sys::Date::now() + 3_000_000.0,
         "expires_in \"3600\""
     );
-    let stored = web_sys::window()
-        .unwrap()
-        .session_storage()
-        .unwrap()
-        .unwrap()
+    let stored = session_storage()
         .get_item("tw-cookie:session")
         .unwrap()
         .unwrap();
@@ -880,13 +863,7 @@ async fn session_storage_restores_a_usable_session() {
     first.set_session(session(&token, Some("r-0"))).unwrap();
     assert_eq!(first.storage().unwrap(), "session");
     first.dispose();
-    let stored = web_sys::window()
-        .unwrap()
-        .session_storage()
-        .unwrap()
-        .unwrap()
-        .get_item("tw-test:session")
-        .unwrap();
+    let stored = session_storage().get_item("tw-test:session").unwrap();
     assert!(stored.unwrap().contains(&token));
 
     let second = manager(&server, r#"{"storage":"session","storageKey":"tw-test"}"#);
@@ -900,22 +877,12 @@ async fn session_storage_restores_a_usable_session() {
         .await
         .unwrap();
     assert_eq!(second.access_token(), None);
-    let stored = web_sys::window()
-        .unwrap()
-        .session_storage()
-        .unwrap()
-        .unwrap()
-        .get_item("tw-test:session")
-        .unwrap();
+    let stored = session_storage().get_item("tw-test:session").unwrap();
     assert_eq!(stored, None, "logout clears storage");
     second.dispose();
 
     // Garbage in storage is ignored and removed, with a warning.
-    web_sys::window()
-        .unwrap()
-        .local_storage()
-        .unwrap()
-        .unwrap()
+    local_storage()
         .set_item("tw-bad:session", "{not json")
         .unwrap();
     let third = manager(&server, r#"{"storage":"local","storageKey":"tw-bad"}"#);
@@ -952,7 +919,7 @@ fn stored_json(access: &str, refresh: Option<&str>, expires_at: f64, started_at:
 async fn an_unusable_stored_session_is_cleared_and_a_refreshable_one_resumed() {
     clear_storage();
     let server = FakeServer::new();
-    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    let storage = local_storage();
     let token = server.issue(300.0);
     let now = js_sys::Date::now();
     let opts = r#"{"storage":"local","storageKey":"tw-resume","maxSessionSeconds":3600}"#;

@@ -13,6 +13,9 @@
 //! limit; nothing asserts on elapsed time.
 #![cfg(target_arch = "wasm32")]
 
+mod common;
+
+use common::{get, local_storage, obj, set};
 use js_sys::{Array, Promise, Reflect};
 use tokenwarden::web::TokenManager;
 use wasm_bindgen::prelude::*;
@@ -211,18 +214,6 @@ extern "C" {
 
 // ---- helpers ----
 
-fn obj(json: &str) -> JsValue {
-    js_sys::JSON::parse(json).expect("test JSON")
-}
-
-fn set(value: &JsValue, key: &str, v: &JsValue) {
-    Reflect::set(value, &JsValue::from_str(key), v).expect("set");
-}
-
-fn get(value: &JsValue, key: &str) -> JsValue {
-    Reflect::get(value, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-}
-
 /// A unique storage key per test (tests share one page).
 fn key(name: &str) -> String {
     let mut k = String::from("tw-tabs-");
@@ -274,23 +265,11 @@ async fn status_of(auth: &TokenManager, path: &str) -> u16 {
 }
 
 fn local_get(key: &str) -> Option<String> {
-    web_sys::window()
-        .unwrap()
-        .local_storage()
-        .unwrap()
-        .unwrap()
-        .get_item(key)
-        .unwrap()
+    local_storage().get_item(key).unwrap()
 }
 
 fn local_set(key: &str, value: &str) {
-    web_sys::window()
-        .unwrap()
-        .local_storage()
-        .unwrap()
-        .unwrap()
-        .set_item(key, value)
-        .unwrap();
+    local_storage().set_item(key, value).unwrap();
 }
 
 fn join(a: &str, b: &str) -> String {
