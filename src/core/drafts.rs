@@ -34,6 +34,7 @@
 //! assert_eq!(Draft::from_json(&json), Ok(draft));
 //! ```
 
+use super::json::{self, Value};
 use super::{ConfigError, Millis};
 
 /// Every key this library writes to `localStorage` starts with this. The
@@ -410,39 +411,39 @@ impl Draft {
     /// prefix (another version, a truncated write, tampering) is an error,
     /// never a panic.
     pub fn from_json(text: &str) -> Result<Draft, DraftParseError> {
-        let value = Json::parse(text).ok_or(DraftParseError::Syntax)?;
+        let value = json::parse(text, true).map_err(|_| DraftParseError::Syntax)?;
         let shape = DraftParseError::Shape;
-        if value.get("v").and_then(Json::as_u64) != Some(1) {
+        if member(&value, "v").and_then(as_u64) != Some(1) {
             return Err(shape);
         }
-        let url = value.get("url").and_then(Json::as_str).ok_or(shape)?;
-        let saved_at = value.get("savedAt").and_then(Json::as_u64).ok_or(shape)?;
-        let expires_at = value.get("expiresAt").and_then(Json::as_u64).ok_or(shape)?;
-        let sub = match value.get("sub") {
-            Some(Json::Null) | None => None,
-            Some(Json::Str(s)) => Some(s.clone()),
+        let url = member(&value, "url").and_then(as_str).ok_or(shape)?;
+        let saved_at = member(&value, "savedAt").and_then(as_u64).ok_or(shape)?;
+        let expires_at = member(&value, "expiresAt").and_then(as_u64).ok_or(shape)?;
+        let sub = match member(&value, "sub") {
+            Some(Value::Null) | None => None,
+            Some(Value::Str(s)) => Some(s.clone()),
             Some(_) => return Err(shape),
         };
-        let Some(Json::Arr(items)) = value.get("fields") else {
+        let Some(Value::Arr(items)) = member(&value, "fields") else {
             return Err(shape);
         };
         let mut fields = Vec::with_capacity(items.len());
         for item in items {
-            let name = item.get("n").and_then(Json::as_str).ok_or(shape)?;
-            let nth = item.get("i").and_then(Json::as_u64).ok_or(shape)?;
+            let name = member(item, "n").and_then(as_str).ok_or(shape)?;
+            let nth = member(item, "i").and_then(as_u64).ok_or(shape)?;
             let nth = u32::try_from(nth).map_err(|_| shape)?;
-            let value = if let Some(text) = item.get("t") {
-                FieldValue::Text(text.as_str().ok_or(shape)?.into())
-            } else if let Some(Json::Arr(list)) = item.get("m") {
+            let value = if let Some(text) = member(item, "t") {
+                FieldValue::Text(as_str(text).ok_or(shape)?.into())
+            } else if let Some(Value::Arr(list)) = member(item, "m") {
                 let mut values = Vec::with_capacity(list.len());
                 for v in list {
-                    values.push(v.as_str().ok_or(shape)?.into());
+                    values.push(as_str(v).ok_or(shape)?.into());
                 }
                 FieldValue::Multi(values)
             } else {
-                let value = item.get("v").and_then(Json::as_str).ok_or(shape)?;
-                let checked = match item.get("c") {
-                    Some(Json::Bool(b)) => *b,
+                let value = member(item, "v").and_then(as_str).ok_or(shape)?;
+                let checked = match member(item, "c") {
+                    Some(Value::Bool(b)) => *b,
                     _ => return Err(shape),
                 };
                 FieldValue::Checked {
@@ -465,6 +466,35 @@ impl Draft {
         })
     }
 }
+
+/// Member `key` of an object (the first of duplicates, as this format has
+/// always been read); `None` for a missing member or a non-object.
+fn member<'v>(value: &'v Value, key: &str) -> Option<&'v Value> {
+    match value {
+        Value::Obj(obj) => obj.iter().find(|(k, _)| *k == key).map(|(_, v)| v),
+        _ => None,
+    }
+}
+
+fn as_str(value: &Value) -> Option<&str> {
+    match value {
+        Value::Str(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// A whole number below 2^53 (epoch milliseconds, counts): the draft
+/// format has no other numbers, and in that range every integer in the text
+/// is read exactly (a longer one may round to 2^53, which is refused).
+fn as_u64(value: &Value) -> Option<u64> {
+    match value {
+        Value::Num(n) if (0.0..MAX_EXACT).contains(n) && n.trunc() == *n => Some(*n as u64),
+        _ => None,
+    }
+}
+
+/// 2^53: below it, every integer is an exact `f64`.
+const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
 
 /// Given `(saved_at)` of this library's drafts, the indices in the order to
 /// evict them when storage is full: oldest first (ties: lower index first,
@@ -652,7 +682,7 @@ pub fn valid_return_param(name: &str) -> bool {
 }
 
 // ---------------------------------------------------------------------------
-// A tiny JSON writer and reader, for the draft format only
+// A tiny JSON writer for the draft format (read with `core::json::parse`)
 // ---------------------------------------------------------------------------
 
 /// Append `n` in decimal without `core::fmt` (at most 20 levels deep).
@@ -683,231 +713,6 @@ fn push_json_str(out: &mut String, s: &str) {
         }
     }
     out.push('"');
-}
-
-/// A parsed JSON value. Numbers are limited to non-negative integers: the
-/// draft format has no others.
-#[derive(Debug, PartialEq)]
-enum Json {
-    Null,
-    Bool(bool),
-    Int(u64),
-    Str(String),
-    Arr(Vec<Json>),
-    Obj(Vec<(String, Json)>),
-}
-
-/// Deepest nesting accepted (the format needs 3); bounds recursion on
-/// hostile input.
-const MAX_DEPTH: u32 = 8;
-
-impl Json {
-    fn parse(text: &str) -> Option<Json> {
-        let mut reader = Reader {
-            text,
-            bytes: text.as_bytes(),
-            pos: 0,
-        };
-        let value = reader.value(0)?;
-        reader.skip_ws();
-        (reader.pos == reader.bytes.len()).then_some(value)
-    }
-
-    fn get(&self, key: &str) -> Option<&Json> {
-        match self {
-            Json::Obj(members) => members.iter().find(|(k, _)| k == key).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-
-    fn as_str(&self) -> Option<&str> {
-        match self {
-            Json::Str(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    fn as_u64(&self) -> Option<u64> {
-        match self {
-            Json::Int(n) => Some(*n),
-            _ => None,
-        }
-    }
-}
-
-struct Reader<'a> {
-    text: &'a str,
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl Reader<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.bytes.get(self.pos).copied()
-    }
-
-    fn skip_ws(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.pos += 1;
-        }
-    }
-
-    fn eat(&mut self, literal: &[u8]) -> bool {
-        if self.bytes.get(self.pos..self.pos + literal.len()) == Some(literal) {
-            self.pos += literal.len();
-            true
-        } else {
-            false
-        }
-    }
-
-    fn value(&mut self, depth: u32) -> Option<Json> {
-        if depth > MAX_DEPTH {
-            return None;
-        }
-        self.skip_ws();
-        match self.peek()? {
-            b'n' => self.eat(b"null").then_some(Json::Null),
-            b't' => self.eat(b"true").then_some(Json::Bool(true)),
-            b'f' => self.eat(b"false").then_some(Json::Bool(false)),
-            b'"' => self.string().map(Json::Str),
-            b'0'..=b'9' => self.integer().map(Json::Int),
-            b'[' => {
-                self.pos += 1;
-                let mut items = Vec::new();
-                self.skip_ws();
-                if self.eat(b"]") {
-                    return Some(Json::Arr(items));
-                }
-                loop {
-                    items.push(self.value(depth + 1)?);
-                    self.skip_ws();
-                    if self.eat(b"]") {
-                        return Some(Json::Arr(items));
-                    }
-                    if !self.eat(b",") {
-                        return None;
-                    }
-                }
-            }
-            b'{' => {
-                self.pos += 1;
-                let mut members = Vec::new();
-                self.skip_ws();
-                if self.eat(b"}") {
-                    return Some(Json::Obj(members));
-                }
-                loop {
-                    self.skip_ws();
-                    if self.peek() != Some(b'"') {
-                        return None;
-                    }
-                    let key = self.string()?;
-                    self.skip_ws();
-                    if !self.eat(b":") {
-                        return None;
-                    }
-                    let value = self.value(depth + 1)?;
-                    members.push((key, value));
-                    self.skip_ws();
-                    if self.eat(b"}") {
-                        return Some(Json::Obj(members));
-                    }
-                    if !self.eat(b",") {
-                        return None;
-                    }
-                }
-            }
-            _ => None,
-        }
-    }
-
-    /// A non-negative integer without leading zeros, fraction or exponent.
-    fn integer(&mut self) -> Option<u64> {
-        let start = self.pos;
-        let mut n: u64 = 0;
-        while let Some(b @ b'0'..=b'9') = self.peek() {
-            n = n.checked_mul(10)?.checked_add((b - b'0') as u64)?;
-            self.pos += 1;
-        }
-        let digits = self.pos - start;
-        if digits > 1 && self.bytes.get(start) == Some(&b'0') {
-            return None;
-        }
-        if matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
-            return None;
-        }
-        Some(n)
-    }
-
-    fn hex4(&mut self) -> Option<u32> {
-        let digits = self.bytes.get(self.pos..self.pos + 4)?;
-        let mut n = 0u32;
-        for &d in digits {
-            n = n * 16 + (d as char).to_digit(16)?;
-        }
-        self.pos += 4;
-        Some(n)
-    }
-
-    /// A string literal starting at the opening quote.
-    fn string(&mut self) -> Option<String> {
-        self.pos += 1;
-        let mut out = String::new();
-        loop {
-            // Copy the longest run of plain bytes at once; the input is a
-            // `&str`, and runs end only at ASCII bytes, so each run is UTF-8.
-            let run_start = self.pos;
-            while let Some(b) = self.peek() {
-                if b == b'"' || b == b'\\' || b < 0x20 {
-                    break;
-                }
-                self.pos += 1;
-            }
-            out.push_str(self.text.get(run_start..self.pos)?);
-            match self.peek()? {
-                b'"' => {
-                    self.pos += 1;
-                    return Some(out);
-                }
-                b'\\' => {
-                    self.pos += 1;
-                    let escape = self.peek()?;
-                    self.pos += 1;
-                    let c = match escape {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => {
-                            let high = self.hex4()?;
-                            let code = if (0xD800..0xDC00).contains(&high) {
-                                if !self.eat(b"\\u") {
-                                    return None;
-                                }
-                                let low = self.hex4()?;
-                                if !(0xDC00..0xE000).contains(&low) {
-                                    return None;
-                                }
-                                0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
-                            } else {
-                                high
-                            };
-                            char::from_u32(code)?
-                        }
-                        _ => return None,
-                    };
-                    out.push(c);
-                }
-                // A raw control character inside a string is not JSON.
-                _ => return None,
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -1063,6 +868,38 @@ mod tests {
         }
         let deep = "[".repeat(10_000);
         assert_eq!(Draft::from_json(&deep), Err(DraftParseError::Syntax));
+    }
+
+    #[test]
+    fn reader_takes_the_first_duplicate_and_skips_unknown_members() {
+        let json = r#"{"v":1,"url":"/a","url":"/b","x":{"y":[-1.5e3,true,"z"]},"savedAt":1,"expiresAt":2,
+            "fields":[{"n":"a","i":0,"t":"first","t":"second","extra":null},
+                      {"n":"m","i":1,"m":"not a list","m":["x"],"v":"on","c":false},
+                      {"n":"t","i":2,"t":"x","m":[1],"c":"ignored"}]}"#;
+        let draft = Draft::from_json(json).expect("valid");
+        assert_eq!(draft.url, "/a");
+        assert_eq!(draft.fields[0].value, FieldValue::Text("first".into()));
+        // The first `m` is not a list: the field is a checkbox/radio.
+        assert_eq!(
+            draft.fields[1].value,
+            FieldValue::Checked {
+                value: "on".into(),
+                checked: false
+            }
+        );
+        // `t` decides; the other members are not looked at.
+        assert_eq!(draft.fields[2].value, FieldValue::Text("x".into()));
+        // Numbers are whole, non-negative and exact.
+        for (saved_at, ok) in [
+            ("9007199254740991", true),
+            ("9007199254740992", false),
+            ("9007199254740993", false),
+            ("-0.5", false),
+        ] {
+            let json =
+                format!(r#"{{"v":1,"url":"/","savedAt":{saved_at},"expiresAt":0,"fields":[]}}"#);
+            assert_eq!(Draft::from_json(&json).is_ok(), ok, "{saved_at}");
+        }
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! members of the top-level object are kept: strings unescaped (including
 //! `\uXXXX` surrogate pairs), numbers as `f64`, booleans and `null`. Nested
 //! objects and arrays are validated and reported as [`Value::Nested`].
+//! [`parse`] keeps the whole tree instead (the drafts format, whose fields
+//! are nested): one reader for every JSON the crate reads.
 //!
 //! ```
 //! use tokenwarden::core::json;
@@ -59,8 +61,12 @@ pub enum Value {
     Num(f64),
     /// A string, unescaped. Lone surrogate escapes become U+FFFD.
     Str(String),
-    /// An object or an array (validated, not kept).
+    /// An object or an array (validated, not kept), from [`top_level`].
     Nested,
+    /// An array, from [`parse`].
+    Arr(Vec<Value>),
+    /// An object, from [`parse`].
+    Obj(Object),
 }
 
 /// The members of a top-level JSON object, in document order. Lookups return
@@ -168,11 +174,36 @@ pub fn validate(text: &str) -> Result<(), JsonError> {
     Ok(())
 }
 
+/// Parse `text` as any JSON value, keeping nested objects and arrays.
+/// `strict`: a lone surrogate escape (`"\ud800"`) is an error instead of
+/// U+FFFD.
+///
+/// ```
+/// use tokenwarden::core::json::{self, Value};
+///
+/// let Value::Obj(o) = json::parse(r#"{"m": ["a", 1]}"#, false).unwrap() else { panic!() };
+/// assert_eq!(o.get("m"), Some(&Value::Arr(vec![Value::Str("a".into()), Value::Num(1.0)])));
+/// assert!(json::parse(r#""\ud800""#, true).is_err());
+/// ```
+pub fn parse(text: &str, strict: bool) -> Result<Value, JsonError> {
+    let mut p = Parser::new(text);
+    p.strict = strict;
+    p.ws();
+    let value = p.tree(1)?;
+    p.ws();
+    if p.i != p.s.len() {
+        return Err(p.err());
+    }
+    Ok(value)
+}
+
 struct Parser<'a> {
     /// The text, for slicing out strings without checking their UTF-8 again.
     text: &'a str,
     s: &'a [u8],
     i: usize,
+    /// Lone surrogate escapes are errors (else they become U+FFFD).
+    strict: bool,
 }
 
 impl<'a> Parser<'a> {
@@ -181,6 +212,7 @@ impl<'a> Parser<'a> {
             text,
             s: text.as_bytes(),
             i: 0,
+            strict: false,
         }
     }
 
@@ -270,6 +302,49 @@ impl<'a> Parser<'a> {
                 Value::Null
             }
             _ => Value::Num(self.number()?),
+        })
+    }
+
+    /// Any value at nesting `depth`, kept with its nested values ([`parse`]).
+    fn tree(&mut self, depth: usize) -> Result<Value, JsonError> {
+        let keyed = match self.peek() {
+            Some(b'{') => true,
+            Some(b'[') => false,
+            _ => return self.member_value(),
+        };
+        if depth > MAX_DEPTH {
+            return Err(JsonError::TooDeep);
+        }
+        let close = if keyed { b'}' } else { b']' };
+        self.i += 1;
+        let mut members = Vec::new();
+        let mut items = Vec::new();
+        self.ws();
+        if self.peek() != Some(close) {
+            loop {
+                self.ws();
+                if keyed {
+                    let key = self.string(true)?;
+                    self.ws();
+                    self.eat(b':')?;
+                    self.ws();
+                    members.push((key, self.tree(depth + 1)?));
+                } else {
+                    items.push(self.tree(depth + 1)?);
+                }
+                self.ws();
+                match self.peek() {
+                    Some(b',') => self.i += 1,
+                    Some(c) if c == close => break,
+                    _ => return Err(self.err()),
+                }
+            }
+        }
+        self.i += 1;
+        Ok(if keyed {
+            Value::Obj(Object { members })
+        } else {
+            Value::Arr(items)
         })
     }
 
@@ -482,14 +557,26 @@ impl<'a> Parser<'a> {
                         // Not a low surrogate: leave it to be read on its own.
                         self.i = save;
                     }
-                    return Ok('\u{FFFD}');
+                    return self.lone_surrogate();
                 }
-                return Ok(char::from_u32(hi).unwrap_or('\u{FFFD}'));
+                return match char::from_u32(hi) {
+                    Some(c) => Ok(c),
+                    None => self.lone_surrogate(),
+                };
             }
             _ => return Err(self.err()),
         };
         self.i += 1;
         Ok(c)
+    }
+
+    /// What a lone surrogate escape reads as: U+FFFD, or an error when strict.
+    fn lone_surrogate(&self) -> Result<char, JsonError> {
+        if self.strict {
+            Err(self.err())
+        } else {
+            Ok('\u{FFFD}')
+        }
     }
 
     fn hex4(&mut self) -> Result<u32, JsonError> {
@@ -696,6 +783,84 @@ mod tests {
         assert_eq!(
             top_level_keeping("[1]", Some(&[])),
             Err(JsonError::NotObject)
+        );
+    }
+
+    #[test]
+    fn parse_keeps_nested_values() {
+        let v = parse(
+            r#" {"a": [1, "x", {"b": null}], "c": {}, "d": [] } "#,
+            false,
+        )
+        .unwrap();
+        let Value::Obj(o) = v else {
+            panic!("not an object")
+        };
+        let mut inner = Object::default();
+        inner.members.push(("b".into(), Value::Null));
+        assert_eq!(
+            o.get("a"),
+            Some(&Value::Arr(vec![
+                Value::Num(1.0),
+                Value::Str("x".into()),
+                Value::Obj(inner)
+            ]))
+        );
+        assert_eq!(o.get("c"), Some(&Value::Obj(Object::default())));
+        assert_eq!(o.get("d"), Some(&Value::Arr(Vec::new())));
+        // Any value at the top, same grammar as `validate`.
+        assert_eq!(parse(" 5 ", false), Ok(Value::Num(5.0)));
+        assert_eq!(parse("\"s\"", false), Ok(Value::Str("s".into())));
+        for bad in [
+            "",
+            "[1,]",
+            "{\"a\" 1}",
+            "{\"a\":1,}",
+            "[1 2]",
+            "{} x",
+            "[01]",
+            "{1:2}",
+        ] {
+            assert!(
+                matches!(parse(bad, false), Err(JsonError::Syntax { .. })),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn parse_depth_is_limited() {
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(parse(&ok, false).is_ok());
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert_eq!(parse(&deep, false), Err(JsonError::TooDeep));
+        assert_eq!(
+            parse(&"[".repeat(1_000_000), false),
+            Err(JsonError::TooDeep)
+        );
+    }
+
+    #[test]
+    fn strict_parse_refuses_lone_surrogates() {
+        for text in [
+            r#""\ud800""#,
+            r#""\udc00""#,
+            r#""\ud800\u0041""#,
+            r#""\ud800x""#,
+        ] {
+            assert!(
+                matches!(parse(text, true), Err(JsonError::Syntax { .. })),
+                "{text}"
+            );
+            // Lenient: U+FFFD, as `top_level` reads token members.
+            let Ok(Value::Str(s)) = parse(text, false) else {
+                panic!("{text}")
+            };
+            assert!(s.starts_with('\u{FFFD}'), "{text}");
+        }
+        assert_eq!(
+            parse(r#""\ud83d\ude00""#, true),
+            Ok(Value::Str("\u{1F600}".into()))
         );
     }
 }
