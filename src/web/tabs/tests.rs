@@ -181,14 +181,14 @@ async fn the_lease_fallback_is_exclusive_and_released() {
     let (order, kind) = contend(false, &name).await;
     assert_eq!(order, ["a in", "a out", "b in"]);
     assert_eq!(kind, Kind::Lease);
-    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    let storage = crate::web::global::local_storage().unwrap();
     assert_eq!(storage.get_item(&name).unwrap(), None, "released on drop");
 }
 
 #[wasm_bindgen_test]
 async fn an_expired_lease_of_a_dead_tab_is_taken_over() {
     let key = unique("dead-lease");
-    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    let storage = crate::web::global::local_storage().unwrap();
     let until = crate::web::global::now_ms() + 200;
     let mut value = String::from(r#"{"owner":"dead-tab","until":"#);
     value.push_str(&until.to_string());
