@@ -301,19 +301,48 @@ fn matching_forms(proto: &Proto, selector: &str) -> Vec<(HtmlFormElement, usize)
 // Fields
 // ---------------------------------------------------------------------------
 
-/// A form control that may be saved.
-enum Control {
-    Value(HtmlInputElement),
-    Checked(HtmlInputElement),
-    TextArea(HtmlTextAreaElement),
-    Select(HtmlSelectElement),
+/// What kind of form control a slot is: how its value is read and set.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A text-like `<input>`: its `value`.
+    Value,
+    /// A checkbox or radio: `checked`, told apart by `value`.
+    Checked,
+    /// `<textarea>`: its `value`.
+    TextArea,
+    /// `<select>`: `value`, or the selected options when `multiple`.
+    Select,
 }
 
-/// A savable control and how it is found again.
+/// A savable control and how it is found again. The element is kept
+/// untyped: its properties are read through [`value_of`] and [`checked_of`]
+/// (one copy of that glue instead of one per element type).
 struct Slot {
-    control: Control,
+    el: Element,
+    kind: Kind,
     name: String,
     nth: u32,
+}
+
+/// `el.value` as a string (`""` if it is not one).
+fn value_of(el: &JsValue) -> String {
+    Reflect::get(el, &JsValue::from_str("value"))
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default()
+}
+
+/// `el.checked`.
+fn checked_of(el: &JsValue) -> bool {
+    Reflect::get(el, &JsValue::from_str("checked"))
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
+}
+
+/// Whether a [`Kind::Select`] control is `<select multiple>`.
+fn multiple(el: &Element) -> bool {
+    el.unchecked_ref::<HtmlSelectElement>().multiple()
 }
 
 /// The controls of `form` that may be saved, in document order, each with
@@ -331,16 +360,16 @@ fn slots(proto: &Proto, form: &HtmlFormElement) -> Vec<Slot> {
         let Some(el) = elements.item(index) else {
             continue;
         };
-        let control = if let Some(input) = el.dyn_ref::<HtmlInputElement>() {
+        let kind = if let Some(input) = el.dyn_ref::<HtmlInputElement>() {
             match classify_input(&input.type_()) {
-                InputClass::Value => Control::Value(input.clone()),
-                InputClass::Checked => Control::Checked(input.clone()),
+                InputClass::Value => Kind::Value,
+                InputClass::Checked => Kind::Checked,
                 InputClass::Never => continue,
             }
-        } else if let Some(area) = el.dyn_ref::<HtmlTextAreaElement>() {
-            Control::TextArea(area.clone())
-        } else if let Some(select) = el.dyn_ref::<HtmlSelectElement>() {
-            Control::Select(select.clone())
+        } else if el.is_instance_of::<HtmlTextAreaElement>() {
+            Kind::TextArea
+        } else if el.is_instance_of::<HtmlSelectElement>() {
+            Kind::Select
         } else {
             continue; // buttons, fieldsets, outputs, objects
         };
@@ -360,9 +389,9 @@ fn slots(proto: &Proto, form: &HtmlFormElement) -> Vec<Slot> {
         // Checkboxes and radios are told apart by value too, so a group
         // survives reordering; everything else by name alone.
         let mut counting = String::with_capacity(name.len() + 8);
-        if let Control::Checked(input) = &control {
+        if kind == Kind::Checked {
             counting.push_str("c\u{0}");
-            counting.push_str(&input.value());
+            counting.push_str(&value_of(&el));
             counting.push('\u{0}');
         }
         counting.push_str(&name);
@@ -376,7 +405,12 @@ fn slots(proto: &Proto, form: &HtmlFormElement) -> Vec<Slot> {
                 0
             }
         };
-        out.push(Slot { control, name, nth });
+        out.push(Slot {
+            el,
+            kind,
+            name,
+            nth,
+        });
     }
     out
 }
@@ -393,38 +427,30 @@ fn read_fields(proto: &Proto, form: &HtmlFormElement) -> (Vec<DraftField>, bool)
     let mut fields = Vec::new();
     let mut content = false;
     for slot in slots(proto, form) {
-        let value = match &slot.control {
-            Control::Value(input) => {
-                let v = input.value();
-                content |= !v.is_empty();
-                FieldValue::Text(v)
-            }
-            Control::TextArea(area) => {
-                let v = area.value();
-                content |= !v.is_empty();
-                FieldValue::Text(v)
-            }
-            Control::Checked(input) => {
-                let checked = input.checked();
+        let el = &slot.el;
+        let value = match slot.kind {
+            Kind::Checked => {
+                let checked = checked_of(el);
                 content |= checked;
                 FieldValue::Checked {
-                    value: input.value(),
+                    value: value_of(el),
                     checked,
                 }
             }
-            Control::Select(select) if select.multiple() => {
+            Kind::Select if multiple(el) => {
                 let mut values = Vec::new();
-                for option in options(select) {
+                for option in options(el.unchecked_ref()) {
                     if option.selected() {
-                        values.push(option.value());
+                        values.push(value_of(&option));
                     }
                 }
                 content |= !values.is_empty();
                 FieldValue::Multi(values)
             }
-            Control::Select(select) => {
+            Kind::Select => {
                 // Changed from what a reset would select: the last option
                 // marked `selected` in the markup, else the first enabled one.
+                let select: &HtmlSelectElement = el.unchecked_ref();
                 let opts = options(select);
                 let default = opts
                     .iter()
@@ -432,7 +458,12 @@ fn read_fields(proto: &Proto, form: &HtmlFormElement) -> (Vec<DraftField>, bool)
                     .or_else(|| opts.iter().position(|o| !o.disabled()))
                     .unwrap_or(0);
                 content |= select.selected_index() != default as i32;
-                FieldValue::Text(select.value())
+                FieldValue::Text(value_of(el))
+            }
+            Kind::Value | Kind::TextArea => {
+                let v = value_of(el);
+                content |= !v.is_empty();
+                FieldValue::Text(v)
             }
         };
         fields.push(DraftField {
@@ -462,48 +493,32 @@ fn options(select: &HtmlSelectElement) -> Vec<HtmlOptionElement> {
 fn apply_fields(proto: &Proto, form: &HtmlFormElement, fields: &[DraftField]) -> u32 {
     let mut changed = 0;
     for slot in slots(proto, form) {
+        let el = &slot.el;
+        let is_checked = slot.kind == Kind::Checked;
         let Some(field) = fields.iter().find(|f| {
             f.name == slot.name
                 && f.nth == slot.nth
-                && match (&f.value, &slot.control) {
-                    (FieldValue::Checked { value, .. }, Control::Checked(input)) => {
-                        *value == input.value()
-                    }
-                    (FieldValue::Checked { .. }, _) | (_, Control::Checked(_)) => false,
-                    _ => true,
+                && match &f.value {
+                    FieldValue::Checked { value, .. } => is_checked && *value == value_of(el),
+                    _ => !is_checked,
                 }
         }) else {
             continue;
         };
-        let target: &EventTarget = match (&slot.control, &field.value) {
-            (Control::Value(input), FieldValue::Text(text)) if input.value() != *text => {
-                set_prop(&proto.input_value, input, "value", &JsValue::from_str(text));
-                input
+        let multi = slot.kind == Kind::Select && multiple(el);
+        match &field.value {
+            FieldValue::Text(text) if !multi && value_of(el) != *text => {
+                let setter = match slot.kind {
+                    Kind::TextArea => &proto.textarea_value,
+                    Kind::Select => &proto.select_value,
+                    _ => &proto.input_value,
+                };
+                set_prop(setter, el, "value", &JsValue::from_str(text));
             }
-            (Control::TextArea(area), FieldValue::Text(text)) if area.value() != *text => {
-                set_prop(
-                    &proto.textarea_value,
-                    area,
-                    "value",
-                    &JsValue::from_str(text),
-                );
-                area
-            }
-            (Control::Select(select), FieldValue::Text(text))
-                if !select.multiple() && select.value() != *text =>
-            {
-                set_prop(
-                    &proto.select_value,
-                    select,
-                    "value",
-                    &JsValue::from_str(text),
-                );
-                select
-            }
-            (Control::Select(select), FieldValue::Multi(values)) if select.multiple() => {
+            FieldValue::Multi(values) if multi => {
                 let mut any = false;
-                for option in options(select) {
-                    let want = values.iter().any(|v| *v == option.value());
+                for option in options(el.unchecked_ref()) {
+                    let want = values.iter().any(|v| *v == value_of(&option));
                     if option.selected() != want {
                         set_prop(&proto.option_selected, &option, "selected", &want.into());
                         any = true;
@@ -512,19 +527,15 @@ fn apply_fields(proto: &Proto, form: &HtmlFormElement, fields: &[DraftField]) ->
                 if !any {
                     continue;
                 }
-                select
             }
-            (Control::Checked(input), FieldValue::Checked { checked, .. })
-                if input.checked() != *checked =>
-            {
-                set_prop(&proto.input_checked, input, "checked", &(*checked).into());
-                fire(input, "click");
-                input
+            FieldValue::Checked { checked, .. } if checked_of(el) != *checked => {
+                set_prop(&proto.input_checked, el, "checked", &(*checked).into());
+                fire(el, "click");
             }
             _ => continue,
-        };
-        fire(target, "input");
-        fire(target, "change");
+        }
+        fire(el, "input");
+        fire(el, "change");
         changed += 1;
     }
     changed
