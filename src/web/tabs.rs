@@ -96,8 +96,6 @@ pub(crate) struct Tabs {
     lease_key: String,
     marker_key: String,
     lock_timeout_ms: u32,
-    /// Tests turn this off to exercise the lease fallback.
-    use_web_locks: bool,
 }
 
 impl Drop for Tabs {
@@ -166,7 +164,6 @@ pub(crate) fn install(rc: &Shared) {
         lease_key: join(&key, ":refresh-lease"),
         marker_key: join(&key, ":rotation"),
         lock_timeout_ms: timeout,
-        use_web_locks: true,
     };
     if cross_tab {
         if let Ok(channel) = BroadcastChannel::new(&join("tokenwarden:", &key)) {
@@ -234,15 +231,15 @@ pub(crate) async fn refresh_under_lock(rc: Shared, attempt: u64, refresh_token: 
             t.lease_key.clone(),
             t.id.clone(),
             t.lock_timeout_ms,
-            t.use_web_locks,
         ))
     })
     .flatten();
-    let Some((name, lease_key, id, timeout, use_web_locks)) = plan else {
+    let Some((name, lease_key, id, timeout)) = plan else {
         manager::refresh_unlocked(rc, attempt, refresh_token).await;
         return;
     };
-    let guard = lock::acquire(&name, &lease_key, &id, timeout, use_web_locks).await;
+    // Web Locks when the browser has them (the lock tests choose the lease).
+    let guard = lock::acquire(&name, &lease_key, &id, timeout, true).await;
     // Let channel messages that are already queued (a broadcast from the
     // previous holder) run before looking at the state.
     lock::sleep(0).await;
