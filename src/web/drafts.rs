@@ -42,7 +42,7 @@ use web_sys::{
     HtmlInputElement, HtmlOptionElement, HtmlSelectElement, HtmlTextAreaElement, Storage, Url,
 };
 
-use super::global::{now_ms, object};
+use super::global::{now_ms, object, prop, prop_str};
 use super::listen::Listener;
 use crate::core::drafts::{
     autocomplete_forbids, classify_input, draft_key, eviction_order, form_identity, is_draft_key,
@@ -166,11 +166,13 @@ struct Page {
 }
 
 fn page() -> Option<Page> {
-    let location = web_sys::window()?.location();
-    let origin = location.origin().ok()?;
-    let path = location.pathname().ok()?;
-    let search = location.search().unwrap_or_default();
-    let hash = location.hash().unwrap_or_default();
+    // Read as plain properties: one copy of the string glue, not four.
+    let location: JsValue = web_sys::window()?.location().into();
+    let part = |name| prop_str(&location, name);
+    let origin = part("origin")?;
+    let path = part("pathname")?;
+    let search = part("search").unwrap_or_default();
+    let hash = part("hash").unwrap_or_default();
     // The URL is informational (listed to the app); `path` alone keys drafts.
     let url = return_to(&path, &search, &hash).unwrap_or_else(|_| path.clone());
     Some(Page { origin, path, url })
@@ -559,13 +561,19 @@ fn draft_keys(storage: &Storage) -> Vec<String> {
     keys
 }
 
+/// The draft stored under `key`: `None` when missing, unreadable or not a
+/// draft (then `Err(())`: corrupt).
+fn stored_draft(storage: &Storage, key: &str) -> Option<Result<Draft, ()>> {
+    let text = storage.get_item(key).ok()??;
+    Some(Draft::from_json(&text).map_err(drop))
+}
+
 /// Read and parse one draft. A corrupt entry is removed (it can never be
 /// restored and only takes space).
 fn read_draft(storage: &Storage, key: &str) -> Option<Draft> {
-    let text = storage.get_item(key).ok()??;
-    match Draft::from_json(&text) {
+    match stored_draft(storage, key)? {
         Ok(draft) => Some(draft),
-        Err(_) => {
+        Err(()) => {
             let _ = storage.remove_item(key);
             None
         }
@@ -603,13 +611,9 @@ fn write_with_eviction(
     // Unreadable entries count as oldest (saved at 0).
     let saved_at: Vec<Millis> = candidates
         .iter()
-        .map(|k| {
-            storage
-                .get_item(k)
-                .ok()
-                .flatten()
-                .and_then(|t| Draft::from_json(&t).ok())
-                .map_or(0, |d| d.saved_at)
+        .map(|k| match stored_draft(storage, k) {
+            Some(Ok(draft)) => draft.saved_at,
+            _ => 0,
         })
         .collect();
     for candidate in eviction_order(&saved_at)
@@ -732,12 +736,7 @@ pub(crate) fn purge_expired(now_ms: Millis) -> u32 {
     };
     let mut removed = 0;
     for key in draft_keys(&storage) {
-        let keep = storage
-            .get_item(&key)
-            .ok()
-            .flatten()
-            .and_then(|t| Draft::from_json(&t).ok())
-            .is_some_and(|d| !d.is_expired(now_ms));
+        let keep = matches!(stored_draft(&storage, &key), Some(Ok(d)) if !d.is_expired(now_ms));
         if !keep && storage.remove_item(&key).is_ok() {
             removed += 1;
         }
@@ -1212,16 +1211,15 @@ fn on_typing(weak: &Weak<Inner>, event: Event) {
     let Some(target) = event.target() else {
         return;
     };
-    let form = if let Some(i) = target.dyn_ref::<HtmlInputElement>() {
-        i.form()
-    } else if let Some(t) = target.dyn_ref::<HtmlTextAreaElement>() {
-        t.form()
-    } else if let Some(s) = target.dyn_ref::<HtmlSelectElement>() {
-        s.form()
-    } else {
-        None
-    };
-    let Some(form) = form else {
+    // Only the controls drafts save; `form` is their owner form (or null).
+    let control = target.is_instance_of::<HtmlInputElement>()
+        || target.is_instance_of::<HtmlTextAreaElement>()
+        || target.is_instance_of::<HtmlSelectElement>();
+    let Some(form) = control
+        .then(|| prop(&target, "form"))
+        .flatten()
+        .and_then(|f| f.dyn_into::<HtmlFormElement>().ok())
+    else {
         return;
     };
     {
