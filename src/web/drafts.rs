@@ -1313,9 +1313,7 @@ pub(crate) fn login_redirect_url(
     return_param: &str,
     allowed_origins: &[String],
 ) -> Result<String, &'static str> {
-    let href = web_sys::window()
-        .and_then(|w| w.location().href().ok())
-        .ok_or(codes::NO_LOCATION)?;
+    let href = location_href().ok_or(codes::NO_LOCATION)?;
     login_redirect_url_at(&href, login_url, return_param, allowed_origins)
 }
 
@@ -1329,25 +1327,40 @@ pub(crate) fn login_redirect_url_at(
     if !valid_return_param(return_param) {
         return Err(codes::RETURN_PARAM_INVALID);
     }
-    let page = Url::new(page_href).map_err(|_| codes::NO_LOCATION)?;
+    let page: JsValue = Url::new(page_href).map_err(|_| codes::NO_LOCATION)?.into();
     let target = Url::new_with_base(login_url, page_href).map_err(|_| codes::LOGIN_URL_INVALID)?;
-    let protocol = target.protocol();
+    let page = |name| url_part(&page, name);
+    let part = |name| url_part(&target, name);
+    let protocol = part("protocol");
+    let origin = part("origin");
     if (protocol != "https:" && protocol != "http:")
-        || !target.username().is_empty()
-        || !target.password().is_empty()
-        || !redirect_origin_allowed(&target.origin(), &page.origin(), allowed_origins)
+        || !part("username").is_empty()
+        || !part("password").is_empty()
+        || !redirect_origin_allowed(&origin, &page("origin"), allowed_origins)
     {
         return Err(codes::REDIRECT_NOT_ALLOWED);
     }
-    let already_on_login = target.origin() == page.origin() && target.pathname() == page.pathname();
+    let already_on_login = origin == page("origin") && part("pathname") == page("pathname");
     // The page's own location is always a valid path; if it somehow is not,
     // go to the login page without a return path rather than not at all.
     if !already_on_login {
-        if let Ok(path) = return_to(&page.pathname(), &page.search(), &page.hash()) {
+        if let Ok(path) = return_to(&page("pathname"), &page("search"), &page("hash")) {
             target.search_params().set(return_param, &path);
         }
     }
-    Ok(target.href())
+    Ok(part("href"))
+}
+
+/// A string property of a URL or location (`"origin"`, `"pathname"`, …),
+/// read as a plain property: one copy of the string glue instead of one per
+/// typed getter.
+fn url_part(url: &JsValue, name: &str) -> String {
+    prop_str(url, name).unwrap_or_default()
+}
+
+/// `location.href` of the window, if there is one.
+fn location_href() -> Option<String> {
+    prop_str(&web_sys::window()?.location(), "href")
 }
 
 /// Go to `url` (`location.assign`).
@@ -1363,7 +1376,7 @@ pub(crate) fn navigate(url: &str) -> Result<(), &'static str> {
 /// same-origin path, else `None` (for `auth.returnTo()`: where to go after
 /// sign-in).
 pub(crate) fn return_to_from_location(return_param: &str) -> Option<String> {
-    let href = web_sys::window()?.location().href().ok()?;
+    let href = location_href()?;
     let value = Url::new(&href).ok()?.search_params().get(return_param)?;
     validate_return_to(&value).ok()?;
     Some(value)

@@ -15,7 +15,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::error::config_error;
-use super::global::global_get;
+use super::global::{global_get, prop_str};
 use crate::core::RawConfig;
 
 /// Every top-level option, in documentation order.
@@ -433,18 +433,22 @@ fn parse_origins(options: &JsValue) -> Result<Vec<String>, JsValue> {
         let text = entry
             .as_string()
             .ok_or_else(|| config_error(NAME, REASON))?;
-        let url = web_sys::Url::new(&text).map_err(|_| config_error(NAME, REASON))?;
-        let protocol = url.protocol();
+        let url: JsValue = web_sys::Url::new(&text)
+            .map_err(|_| config_error(NAME, REASON))?
+            .into();
+        // Plain property reads: one copy of the string glue, not seven.
+        let part = |name| prop_str(&url, name).unwrap_or_default();
+        let protocol = part("protocol");
         let bare = (protocol == "https:" || protocol == "http:")
-            && url.pathname() == "/"
-            && url.search().is_empty()
-            && url.hash().is_empty()
-            && url.username().is_empty()
-            && url.password().is_empty();
+            && part("pathname") == "/"
+            && part("search").is_empty()
+            && part("hash").is_empty()
+            && part("username").is_empty()
+            && part("password").is_empty();
         if !bare {
             return Err(config_error(NAME, REASON));
         }
-        out.push(url.origin());
+        out.push(part("origin"));
     }
     Ok(out)
 }
