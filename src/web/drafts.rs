@@ -362,8 +362,8 @@ fn slots(proto: &Proto, form: &HtmlFormElement) -> Vec<Slot> {
         let Some(el) = elements.item(index) else {
             continue;
         };
-        let kind = if let Some(input) = el.dyn_ref::<HtmlInputElement>() {
-            match classify_input(&input.type_()) {
+        let kind = if el.is_instance_of::<HtmlInputElement>() {
+            match classify_input(&text_prop(&el, "type")) {
                 InputClass::Value => Kind::Value,
                 InputClass::Checked => Kind::Checked,
                 InputClass::Never => continue,
@@ -1179,19 +1179,18 @@ fn on_submit(weak: &Weak<Inner>, event: Event) {
                 else {
                     continue;
                 };
-                let keys: Vec<String> = inner
-                    .live
-                    .borrow()
-                    .iter()
-                    .filter(|(f, _)| *f == form)
-                    .map(|(_, k)| k.clone())
-                    .collect();
-                if let Ok(storage) = local_storage() {
-                    for key in &keys {
+                // Its drafts leave storage and the live list together
+                // (`removeItem` runs no listener in this tab).
+                let storage = local_storage().ok();
+                inner.live.borrow_mut().retain(|(f, key)| {
+                    if *f != form {
+                        return true;
+                    }
+                    if let Some(storage) = &storage {
                         let _ = storage.remove_item(key);
                     }
-                }
-                inner.live.borrow_mut().retain(|(f, _)| *f != form);
+                    false
+                });
                 inner.dirty.borrow_mut().retain(|f| *f != form);
             }
         }
@@ -1329,8 +1328,8 @@ pub(crate) fn login_redirect_url_at(
     }
     let page: JsValue = Url::new(page_href).map_err(|_| codes::NO_LOCATION)?.into();
     let target = Url::new_with_base(login_url, page_href).map_err(|_| codes::LOGIN_URL_INVALID)?;
-    let page = |name| url_part(&page, name);
-    let part = |name| url_part(&target, name);
+    let page = |name| text_prop(&page, name);
+    let part = |name| text_prop(&target, name);
     let protocol = part("protocol");
     let origin = part("origin");
     if (protocol != "https:" && protocol != "http:")
@@ -1351,10 +1350,10 @@ pub(crate) fn login_redirect_url_at(
     Ok(part("href"))
 }
 
-/// A string property of a URL or location (`"origin"`, `"pathname"`, …),
-/// read as a plain property: one copy of the string glue instead of one per
-/// typed getter.
-fn url_part(url: &JsValue, name: &str) -> String {
+/// A string property (a URL's or location's `origin`, `pathname`, …, an
+/// input's `type`), `""` when it is not a string. Read as a plain property:
+/// one copy of the string glue instead of one per typed getter.
+fn text_prop(url: &JsValue, name: &str) -> String {
     prop_str(url, name).unwrap_or_default()
 }
 
