@@ -315,7 +315,7 @@ fn sync_timer(rc: &Shared) {
     let weak = Rc::downgrade(rc);
     with(rc, |inner| {
         let deadline = inner.session.poll_timeout();
-        inner.timer.sync(deadline, now_ms(), move || {
+        inner.timer.sync(deadline, move || {
             if let Some(rc) = weak.upgrade() {
                 timer_fired(&rc);
             }

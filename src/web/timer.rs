@@ -14,6 +14,7 @@
 
 use gloo_timers::callback::Timeout;
 
+use super::global::now_ms;
 use crate::core::Millis;
 
 /// The largest delay `setTimeout` honours.
@@ -30,12 +31,10 @@ impl Timer {
     /// Makes the timer wait for `deadline` (or nothing). `on_fire` runs when
     /// the (possibly chained) delay elapses; it is dropped unused when the
     /// timer is already armed for this deadline.
-    pub(crate) fn sync<F: FnOnce() + 'static>(
-        &mut self,
-        deadline: Option<Millis>,
-        now: Millis,
-        on_fire: F,
-    ) {
+    ///
+    /// The clock is read only to re-arm: `sync` runs after every input (twice
+    /// per request), and the deadline rarely changes.
+    pub(crate) fn sync<F: FnOnce() + 'static>(&mut self, deadline: Option<Millis>, on_fire: F) {
         if deadline == self.deadline && self.timeout.is_some() {
             return;
         }
@@ -45,7 +44,7 @@ impl Timer {
         // The core's next deadline is always after the time of its last
         // input (an invariant its proptests check), so a due deadline here
         // only means time passed since: fire at once.
-        let delay = at.saturating_sub(now);
+        let delay = at.saturating_sub(now_ms());
         self.timeout = Some(Timeout::new(delay.min(MAX_DELAY_MS) as u32, on_fire));
     }
 
