@@ -197,6 +197,17 @@ pub fn parse(text: &str, strict: bool) -> Result<Value, JsonError> {
     Ok(value)
 }
 
+/// What [`Parser::any`] keeps of a value.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    /// Nothing: validate only.
+    Nothing,
+    /// Strings, numbers, booleans; nested values validated only.
+    Scalars,
+    /// Everything, nested values included.
+    All,
+}
+
 struct Parser<'a> {
     /// The text, for slicing out strings without checking their UTF-8 again.
     text: &'a str,
@@ -281,56 +292,67 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// A top-level member's value, kept.
+    /// A top-level member's value, kept (nested ones validated only).
     fn member_value(&mut self) -> Result<Value, JsonError> {
-        Ok(match self.peek() {
-            Some(b'"') => Value::Str(self.string(true)?),
-            Some(b'{' | b'[') => {
-                self.value(2)?;
-                Value::Nested
-            }
-            Some(b't') => {
-                self.literal(b"true")?;
-                Value::Bool(true)
-            }
-            Some(b'f') => {
-                self.literal(b"false")?;
-                Value::Bool(false)
-            }
-            Some(b'n') => {
-                self.literal(b"null")?;
-                Value::Null
-            }
-            _ => Value::Num(self.number()?),
-        })
+        self.any(2, Keep::Scalars)
     }
 
     /// Any value at nesting `depth`, kept with its nested values ([`parse`]).
     fn tree(&mut self, depth: usize) -> Result<Value, JsonError> {
+        self.any(depth, Keep::All)
+    }
+
+    /// Any value at nesting `depth`, validated and discarded.
+    fn value(&mut self, depth: usize) -> Result<(), JsonError> {
+        self.any(depth, Keep::Nothing).map(drop)
+    }
+
+    /// Any value at nesting `depth` (objects and arrays recursively, bounded
+    /// by `MAX_DEPTH`): one walker for the three uses. What is not kept
+    /// comes back as an empty placeholder (`""`, [`Value::Nested`]) without
+    /// allocating.
+    fn any(&mut self, depth: usize, keep: Keep) -> Result<Value, JsonError> {
         let keyed = match self.peek() {
             Some(b'{') => true,
             Some(b'[') => false,
-            _ => return self.member_value(),
+            Some(b'"') => return Ok(Value::Str(self.string(keep != Keep::Nothing)?)),
+            Some(b't') => return self.literal(b"true").map(|()| Value::Bool(true)),
+            Some(b'f') => return self.literal(b"false").map(|()| Value::Bool(false)),
+            Some(b'n') => return self.literal(b"null").map(|()| Value::Null),
+            _ => return self.number().map(Value::Num),
         };
         if depth > MAX_DEPTH {
             return Err(JsonError::TooDeep);
         }
+        let all = keep == Keep::All;
+        let inner = if all { Keep::All } else { Keep::Nothing };
         let close = if keyed { b'}' } else { b']' };
-        self.i += 1;
+        self.i += 1; // the opening bracket
         let mut members = Vec::new();
         let mut items = Vec::new();
         self.ws();
         if self.peek() != Some(close) {
             loop {
                 self.ws();
-                if keyed {
-                    let key = self.string(true)?;
+                let key = if keyed {
+                    let key = self.string(all)?;
                     self.ws();
                     self.eat(b':')?;
                     self.ws();
-                    members.push((key, self.tree(depth + 1)?));
+                    Some(key)
                 } else {
-                    items.push(self.tree(depth + 1)?);
+                    None
+                };
+                let value = self.any(depth + 1, inner)?;
+                if all {
+                    match key {
+                        Some(key) => members.push((key, value)),
+                        None => items.push(value),
+                    }
+                } else {
+                    // Nothing was kept, so nothing was allocated: skip the
+                    // drop glue on the hot path of token decoding.
+                    core::mem::forget(value);
                 }
                 self.ws();
                 match self.peek() {
@@ -341,56 +363,13 @@ impl<'a> Parser<'a> {
             }
         }
         self.i += 1;
-        Ok(if keyed {
+        Ok(if !all {
+            Value::Nested
+        } else if keyed {
             Value::Obj(Object { members })
         } else {
             Value::Arr(items)
         })
-    }
-
-    /// Any value at nesting `depth`, validated and discarded.
-    fn value(&mut self, depth: usize) -> Result<(), JsonError> {
-        match self.peek() {
-            Some(b'{') => self.container(depth, b'}', true),
-            Some(b'[') => self.container(depth, b']', false),
-            Some(b'"') => self.string(false).map(drop),
-            Some(b't') => self.literal(b"true"),
-            Some(b'f') => self.literal(b"false"),
-            Some(b'n') => self.literal(b"null"),
-            _ => self.number().map(drop),
-        }
-    }
-
-    /// An object (`keyed`) or array, recursively, bounded by `MAX_DEPTH`.
-    fn container(&mut self, depth: usize, close: u8, keyed: bool) -> Result<(), JsonError> {
-        if depth > MAX_DEPTH {
-            return Err(JsonError::TooDeep);
-        }
-        self.i += 1; // the opening bracket, checked by the caller
-        self.ws();
-        if self.peek() == Some(close) {
-            self.i += 1;
-            return Ok(());
-        }
-        loop {
-            self.ws();
-            if keyed {
-                self.string(false)?;
-                self.ws();
-                self.eat(b':')?;
-                self.ws();
-            }
-            self.value(depth + 1)?;
-            self.ws();
-            match self.peek() {
-                Some(b',') => self.i += 1,
-                Some(c) if c == close => {
-                    self.i += 1;
-                    return Ok(());
-                }
-                _ => return Err(self.err()),
-            }
-        }
     }
 
     /// A number per the RFC 8259 grammar.
