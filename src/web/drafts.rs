@@ -39,7 +39,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{
     Document, Element, Event, EventInit, EventTarget, HtmlCollection, HtmlFormElement,
-    HtmlInputElement, HtmlOptionElement, HtmlSelectElement, HtmlTextAreaElement, Storage, Url,
+    HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement, Storage, Url,
 };
 
 use super::global::{now_ms, object, prop, prop_str};
@@ -317,8 +317,9 @@ enum Kind {
 }
 
 /// A savable control and how it is found again. The element is kept
-/// untyped: its properties are read through [`value_of`] and [`checked_of`]
-/// (one copy of that glue instead of one per element type).
+/// untyped: its properties are read through [`value_of`] and [`flag`]
+/// (one copy of that glue instead of one typed getter per element type and
+/// property).
 struct Slot {
     el: Element,
     kind: Kind,
@@ -334,9 +335,10 @@ fn value_of(el: &JsValue) -> String {
         .unwrap_or_default()
 }
 
-/// `el.checked`.
-fn checked_of(el: &JsValue) -> bool {
-    Reflect::get(el, &JsValue::from_str("checked"))
+/// A boolean property (`checked`, `multiple`, `selected`, `defaultSelected`,
+/// `disabled`); `false` when it is not a boolean.
+fn flag(el: &JsValue, name: &str) -> bool {
+    Reflect::get(el, &JsValue::from_str(name))
         .ok()
         .and_then(|v| v.as_bool())
         .unwrap_or(false)
@@ -344,7 +346,7 @@ fn checked_of(el: &JsValue) -> bool {
 
 /// Whether a [`Kind::Select`] control is `<select multiple>`.
 fn multiple(el: &Element) -> bool {
-    el.unchecked_ref::<HtmlSelectElement>().multiple()
+    flag(el, "multiple")
 }
 
 /// The controls of `form` that may be saved, in document order, each with
@@ -432,7 +434,7 @@ fn read_fields(proto: &Proto, form: &HtmlFormElement) -> (Vec<DraftField>, bool)
         let el = &slot.el;
         let value = match slot.kind {
             Kind::Checked => {
-                let checked = checked_of(el);
+                let checked = flag(el, "checked");
                 content |= checked;
                 FieldValue::Checked {
                     value: value_of(el),
@@ -442,7 +444,7 @@ fn read_fields(proto: &Proto, form: &HtmlFormElement) -> (Vec<DraftField>, bool)
             Kind::Select if multiple(el) => {
                 let mut values = Vec::new();
                 for option in options(el.unchecked_ref()) {
-                    if option.selected() {
+                    if flag(&option, "selected") {
                         values.push(value_of(&option));
                     }
                 }
@@ -456,8 +458,8 @@ fn read_fields(proto: &Proto, form: &HtmlFormElement) -> (Vec<DraftField>, bool)
                 let opts = options(select);
                 let default = opts
                     .iter()
-                    .rposition(|o| o.default_selected())
-                    .or_else(|| opts.iter().position(|o| !o.disabled()))
+                    .rposition(|o| flag(o, "defaultSelected"))
+                    .or_else(|| opts.iter().position(|o| !flag(o, "disabled")))
                     .unwrap_or(0);
                 content |= select.selected_index() != default as i32;
                 FieldValue::Text(value_of(el))
@@ -477,13 +479,10 @@ fn read_fields(proto: &Proto, form: &HtmlFormElement) -> (Vec<DraftField>, bool)
     (fields, content)
 }
 
-fn options(select: &HtmlSelectElement) -> Vec<HtmlOptionElement> {
+/// The options of a `<select>` (its items are its options), in order.
+fn options(select: &HtmlSelectElement) -> Vec<Element> {
     (0..select.length())
-        .filter_map(|i| {
-            select
-                .item(i)
-                .and_then(|e| e.dyn_into::<HtmlOptionElement>().ok())
-        })
+        .filter_map(|i| select.item(i))
         .collect()
 }
 
@@ -521,7 +520,7 @@ fn apply_fields(proto: &Proto, form: &HtmlFormElement, fields: &[DraftField]) ->
                 let mut any = false;
                 for option in options(el.unchecked_ref()) {
                     let want = values.iter().any(|v| *v == value_of(&option));
-                    if option.selected() != want {
+                    if flag(&option, "selected") != want {
                         set_prop(&proto.option_selected, &option, "selected", &want.into());
                         any = true;
                     }
@@ -530,7 +529,7 @@ fn apply_fields(proto: &Proto, form: &HtmlFormElement, fields: &[DraftField]) ->
                     continue;
                 }
             }
-            FieldValue::Checked { checked, .. } if checked_of(el) != *checked => {
+            FieldValue::Checked { checked, .. } if flag(el, "checked") != *checked => {
                 set_prop(&proto.input_checked, el, "checked", &(*checked).into());
                 fire(el, "click");
             }

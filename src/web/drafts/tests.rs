@@ -8,6 +8,7 @@ use super::*;
 
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
+use web_sys::HtmlOptionElement;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -188,6 +189,7 @@ fn snapshot(form: &HtmlFormElement) -> Vec<String> {
         } else if let Some(select) = el.dyn_ref::<HtmlSelectElement>() {
             let selected: Vec<String> = options(select)
                 .iter()
+                .map(|o| o.unchecked_ref::<HtmlOptionElement>())
                 .filter(|o| o.selected())
                 .map(|o| o.value())
                 .collect();
