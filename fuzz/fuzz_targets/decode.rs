@@ -1,5 +1,6 @@
 //! Fuzz the JWT decoder and the JSON reader: no input may panic, and
-//! whatever decodes must be internally consistent.
+//! whatever decodes must be internally consistent (the reader's entry points
+//! agree on what is JSON).
 //!
 //! Inputs starting with `{` are also wrapped as the payload of a token with
 //! a fixed header, so the fuzzer reaches claim validation and the JSON
@@ -28,7 +29,16 @@ fuzz_target!(|data: &[u8]| {
     }
     let Ok(text) = std::str::from_utf8(data) else { return };
     check(text);
-    // The JSON reader on its own (token responses go through it too).
-    let _ = json::top_level(text);
-    let _ = json::validate(text);
+    // The JSON reader on its own (token responses and drafts go through it
+    // too). Its entry points agree on what is JSON: `parse` accepts exactly
+    // what `validate` does, strict mode only refuses more, and a top-level
+    // object is JSON.
+    let valid = json::validate(text).is_ok();
+    assert_eq!(json::parse(text, false).is_ok(), valid);
+    if json::parse(text, true).is_ok() {
+        assert!(valid);
+    }
+    if json::top_level(text).is_ok() {
+        assert!(valid);
+    }
 });
