@@ -154,7 +154,10 @@ pub fn top_level_keeping(text: &str, keep: Option<&[&str]>) -> Result<Object, Js
             p.err()
         });
     }
-    let obj = p.object_top(keep)?;
+    p.names = keep;
+    let Value::Obj(obj) = p.any(1, Keep::Members)? else {
+        return Err(p.err()); // not reached: the text starts with `{`
+    };
     p.ws();
     if p.i != p.s.len() {
         return Err(p.err());
@@ -206,6 +209,10 @@ enum Keep {
     Scalars,
     /// Everything, nested values included.
     All,
+    /// The members of an object (the top level of [`top_level_keeping`])
+    /// named in [`Parser::names`], each as [`Keep::Scalars`]; the others
+    /// validated only.
+    Members,
 }
 
 struct Parser<'a> {
@@ -215,6 +222,8 @@ struct Parser<'a> {
     i: usize,
     /// Lone surrogate escapes are errors (else they become U+FFFD).
     strict: bool,
+    /// For [`Keep::Members`]: the member names to keep (`None`: all).
+    names: Option<&'a [&'a str]>,
 }
 
 impl<'a> Parser<'a> {
@@ -224,6 +233,7 @@ impl<'a> Parser<'a> {
             s: text.as_bytes(),
             i: 0,
             strict: false,
+            names: None,
         }
     }
 
@@ -259,44 +269,6 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// The top-level object, keeping its members.
-    fn object_top(&mut self, keep: Option<&[&str]>) -> Result<Object, JsonError> {
-        let mut members = Vec::new();
-        self.eat(b'{')?;
-        self.ws();
-        if self.peek() == Some(b'}') {
-            self.i += 1;
-            return Ok(Object { members });
-        }
-        loop {
-            self.ws();
-            let key = self.key()?;
-            self.ws();
-            self.eat(b':')?;
-            self.ws();
-            if keep.is_some_and(|names| !names.contains(&&*key)) {
-                self.value(2)?;
-            } else {
-                let value = self.member_value()?;
-                members.push((key.into_owned(), value));
-            }
-            self.ws();
-            match self.peek() {
-                Some(b',') => self.i += 1,
-                Some(b'}') => {
-                    self.i += 1;
-                    return Ok(Object { members });
-                }
-                _ => return Err(self.err()),
-            }
-        }
-    }
-
-    /// A top-level member's value, kept (nested ones validated only).
-    fn member_value(&mut self) -> Result<Value, JsonError> {
-        self.any(2, Keep::Scalars)
-    }
-
     /// Any value at nesting `depth`, kept with its nested values ([`parse`]).
     fn tree(&mut self, depth: usize) -> Result<Value, JsonError> {
         self.any(depth, Keep::All)
@@ -325,7 +297,7 @@ impl<'a> Parser<'a> {
             return Err(JsonError::TooDeep);
         }
         let all = keep == Keep::All;
-        let inner = if all { Keep::All } else { Keep::Nothing };
+        let members_mode = keep == Keep::Members;
         let close = if keyed { b'}' } else { b']' };
         self.i += 1; // the opening bracket
         let mut members = Vec::new();
@@ -334,19 +306,29 @@ impl<'a> Parser<'a> {
         if self.peek() != Some(close) {
             loop {
                 self.ws();
+                let mut inner = if all { Keep::All } else { Keep::Nothing };
                 let key = if keyed {
-                    let key = self.string(all)?;
+                    // Names are borrowed when they have no escapes: most
+                    // members of a token are skipped and never copied.
+                    let key = if all || members_mode {
+                        self.key()?
+                    } else {
+                        Cow::Owned(self.string(false)?)
+                    };
                     self.ws();
                     self.eat(b':')?;
                     self.ws();
+                    if members_mode && !self.names.is_some_and(|n| !n.contains(&&*key)) {
+                        inner = Keep::Scalars;
+                    }
                     Some(key)
                 } else {
                     None
                 };
                 let value = self.any(depth + 1, inner)?;
-                if all {
+                if all || inner == Keep::Scalars {
                     match key {
-                        Some(key) => members.push((key, value)),
+                        Some(key) => members.push((key.into_owned(), value)),
                         None => items.push(value),
                     }
                 } else {
@@ -363,7 +345,7 @@ impl<'a> Parser<'a> {
             }
         }
         self.i += 1;
-        Ok(if !all {
+        Ok(if !all && !members_mode {
             Value::Nested
         } else if keyed {
             Value::Obj(Object { members })
