@@ -56,7 +56,8 @@ pub(crate) struct Inner {
     pub(crate) store: Store,
     pub(crate) timer: Timer,
     pub(crate) emitter: Emitter,
-    /// Boxed: `IdMap` shifts entries on removal, and a box is 4 bytes.
+    /// Boxed: `IdMap` moves entries when it sweeps out removed ones and when
+    /// it grows, and a box is 4 bytes.
     requests: IdMap<Box<Pending>>,
     next_request: RequestId,
     refresh_waiters: Vec<(Function, Function)>,
