@@ -38,7 +38,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Headers, Request, Response};
 
-use super::global::{global, global_get, prop};
+use super::global::{global, global_get, prop, prop_str};
 use crate::core::session::BearerError;
 
 #[wasm_bindgen]
@@ -241,9 +241,11 @@ pub(crate) fn origin_allowed(url: &str, allowed_origins: &[String]) -> bool {
                     Some(b) => web_sys::Url::new_with_base(url, &b),
                     None => web_sys::Url::new(url),
                 };
+                // `origin` read as a plain property: the drafts code reads
+                // URL parts that way, so no typed getter is bound for it.
                 parsed
                     .ok()
-                    .map(|u| u.origin())
+                    .and_then(|u| prop_str(&u, "origin"))
                     .is_some_and(|o| o != "null" && !o.is_empty() && is_allowed(&o))
             }
         }
@@ -278,7 +280,7 @@ fn current_base(slot: &mut Option<Base>) -> Option<&Base> {
         base.origin = uri
             .as_string()
             .and_then(|u| web_sys::Url::new(&u).ok())
-            .map(|u| u.origin())
+            .and_then(|u| prop_str(&u, "origin"))
             .filter(|o| o != "null" && !o.is_empty());
         base.uri = uri;
     }
