@@ -152,10 +152,7 @@ fn document() -> Option<Document> {
 /// `localStorage`, or the error code when reading it throws (sandboxed
 /// iframes, storage disabled by policy) or it is missing.
 fn local_storage() -> Result<Storage, &'static str> {
-    match web_sys::window().map(|w| w.local_storage()) {
-        Some(Ok(Some(storage))) => Ok(storage),
-        _ => Err(codes::STORAGE_UNAVAILABLE),
-    }
+    super::global::local_storage().ok_or(codes::STORAGE_UNAVAILABLE)
 }
 
 /// The page's origin, path and `path+query+hash`.
