@@ -326,10 +326,7 @@ struct Slot {
 
 /// `el.value` as a string (`""` if it is not one).
 fn value_of(el: &JsValue) -> String {
-    Reflect::get(el, &JsValue::from_str("value"))
-        .ok()
-        .and_then(|v| v.as_string())
-        .unwrap_or_default()
+    text_prop(el, "value")
 }
 
 /// A boolean property (`checked`, `multiple`, `selected`, `defaultSelected`,
