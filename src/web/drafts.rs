@@ -42,7 +42,7 @@ use web_sys::{
     HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement, Storage, Url,
 };
 
-use super::global::{now_ms, object, prop, prop_str};
+use super::global::{global_get, now_ms, object, prop, prop_str, text_prop};
 use super::listen::Listener;
 use crate::core::drafts::{
     autocomplete_forbids, classify_input, draft_key, eviction_order, form_identity, is_draft_key,
@@ -192,11 +192,7 @@ struct Proto {
 
 /// `globalThis[ctor].prototype`.
 fn prototype(ctor: &str) -> Option<Object> {
-    let ctor = Reflect::get(&js_sys::global(), &JsValue::from_str(ctor)).ok()?;
-    Reflect::get(&ctor, &JsValue::from_str("prototype"))
-        .ok()?
-        .dyn_into::<Object>()
-        .ok()
+    prop(&global_get(ctor)?, "prototype")?.dyn_into().ok()
 }
 
 /// `Object.getOwnPropertyDescriptor(globalThis[ctor].prototype, prop)[part]`
@@ -207,10 +203,7 @@ fn proto_fn(ctor: &str, prop: &str, part: &str) -> Option<Function> {
     if !desc.is_object() {
         return None;
     }
-    Reflect::get(&desc, &JsValue::from_str(part))
-        .ok()?
-        .dyn_into::<Function>()
-        .ok()
+    super::global::prop(&desc, part)?.dyn_into().ok()
 }
 
 impl Proto {
@@ -332,10 +325,7 @@ fn value_of(el: &JsValue) -> String {
 /// A boolean property (`checked`, `multiple`, `selected`, `defaultSelected`,
 /// `disabled`); `false` when it is not a boolean.
 fn flag(el: &JsValue, name: &str) -> bool {
-    Reflect::get(el, &JsValue::from_str(name))
-        .ok()
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false)
+    prop(el, name).and_then(|v| v.as_bool()).unwrap_or(false)
 }
 
 /// Whether a [`Kind::Select`] control is `<select multiple>`.
@@ -574,10 +564,7 @@ fn read_draft(storage: &Storage, key: &str) -> Option<Draft> {
 }
 
 fn is_quota_error(error: &JsValue) -> bool {
-    let name = Reflect::get(error, &JsValue::from_str("name"))
-        .ok()
-        .and_then(|n| n.as_string())
-        .unwrap_or_default();
+    let name = text_prop(error, "name");
     name == "QuotaExceededError" || name == "NS_ERROR_DOM_QUOTA_REACHED"
 }
 
@@ -1341,13 +1328,6 @@ pub(crate) fn login_redirect_url_at(
         }
     }
     Ok(part("href"))
-}
-
-/// A string property (a URL's or location's `origin`, `pathname`, …, an
-/// input's `type`), `""` when it is not a string. Read as a plain property:
-/// one copy of the string glue instead of one per typed getter.
-fn text_prop(url: &JsValue, name: &str) -> String {
-    prop_str(url, name).unwrap_or_default()
 }
 
 /// `location.href` of the window, if there is one.

@@ -40,6 +40,13 @@ pub(crate) fn prop_str(obj: &JsValue, name: &str) -> Option<String> {
     prop(obj, name).and_then(|v| v.as_string())
 }
 
+/// A string property (a URL's or location's `origin`, `pathname`, …, an
+/// input's `type` or `value`), `""` when it is not a string. Read as a plain
+/// property: one copy of the string glue instead of one per typed getter.
+pub(crate) fn text_prop(obj: &JsValue, name: &str) -> String {
+    prop_str(obj, name).unwrap_or_default()
+}
+
 /// Sets `obj[name] = value`, ignoring failures (frozen objects): used only on
 /// objects this module created.
 pub(crate) fn set(obj: &JsValue, name: &str, value: &JsValue) {

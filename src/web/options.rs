@@ -15,7 +15,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::error::config_error;
-use super::global::{global_get, prop_str};
+use super::global::{global_get, text_prop};
 use crate::core::RawConfig;
 
 /// Every top-level option, in documentation order.
@@ -437,7 +437,7 @@ fn parse_origins(options: &JsValue) -> Result<Vec<String>, JsValue> {
             .map_err(|_| config_error(NAME, REASON))?
             .into();
         // Plain property reads: one copy of the string glue, not seven.
-        let part = |name| prop_str(&url, name).unwrap_or_default();
+        let part = |name| text_prop(&url, name);
         let protocol = part("protocol");
         let bare = (protocol == "https:" || protocol == "http:")
             && part("pathname") == "/"
