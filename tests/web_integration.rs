@@ -24,7 +24,7 @@
 
 mod common;
 
-use common::{get, get_str, local_storage, obj, set, strings};
+use common::{get, get_str, local_storage, obj, set, strings, test_token_error_class};
 use js_sys::{Array, Function, Promise};
 use tokenwarden::web::{return_to, set_error_class, TokenManager};
 use wasm_bindgen::prelude::*;
@@ -45,10 +45,6 @@ export function jwt(sub, lifetimeSeconds) {
   return enc(JSON.stringify({ alg: "HS256", typ: "JWT" })) + "." + enc(JSON.stringify(payload)) + ".c2ln";
 }
 
-export class TestTokenError extends Error {
-  constructor(code, message) { super(message); this.name = "TokenError"; this.code = code; }
-}
-export function testTokenErrorClass() { return TestTokenError; }
 
 /** `reject()`: the API answers 401 (the token was revoked) and the next
  *  refresh is a 400 invalid_grant, so the session is over. Otherwise the
@@ -175,8 +171,6 @@ export function nextTask() { return new Promise((r) => setTimeout(r, 0)); }
 "##)]
 extern "C" {
     fn jwt(sub: &str, lifetime_seconds: f64) -> String;
-    #[wasm_bindgen(js_name = testTokenErrorClass)]
-    fn test_token_error_class() -> Function;
 
     type Server;
     #[wasm_bindgen(constructor)]

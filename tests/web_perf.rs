@@ -11,8 +11,8 @@
 
 mod common;
 
-use common::{get, get_str};
-use js_sys::{Array, Function, Reflect};
+use common::{get, get_str, test_token_error_class};
+use js_sys::{Array, Reflect};
 use tokenwarden::web::{set_error_class, TokenManager};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -29,10 +29,6 @@ export function makeJwt(lifetimeSeconds) {
   return enc(JSON.stringify({ alg: "HS256", typ: "JWT" })) + "." +
     enc(JSON.stringify({ sub: "u", iat: now, exp: now + lifetimeSeconds, jti: "p" + (++serial) })) + ".c2ln";
 }
-export class TestTokenError extends Error {
-  constructor(code, message) { super(message); this.code = code; }
-}
-export function testTokenErrorClass() { return TestTokenError; }
 
 // Records every call as the network would see it (through a Request built
 // from whatever the manager passed), plus the raw arguments.
@@ -112,8 +108,6 @@ export function getterInit(counter) {
 extern "C" {
     #[wasm_bindgen(js_name = makeJwt)]
     fn make_jwt(lifetime_seconds: f64) -> String;
-    #[wasm_bindgen(js_name = testTokenErrorClass)]
-    fn test_token_error_class() -> Function;
 
     type Server;
     #[wasm_bindgen(constructor)]

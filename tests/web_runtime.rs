@@ -13,7 +13,10 @@
 
 mod common;
 
-use common::{get, get_str, local_storage, obj, session_storage, set};
+use common::{
+    get, get_str, is_test_token_error, local_storage, obj, session_storage, set,
+    test_token_error_class,
+};
 use js_sys::{Array, Function, Promise};
 use tokenwarden::web::{decode_jwt, set_error_class, TokenManager};
 use wasm_bindgen::prelude::*;
@@ -34,12 +37,6 @@ export function makeJwt(lifetimeSeconds) {
   return enc(JSON.stringify({ alg: "HS256", typ: "JWT" })) + "." + enc(JSON.stringify(payload)) + ".c2ln";
 }
 
-export class TestTokenError extends Error {
-  constructor(code, message) { super(message); this.name = "TokenError"; this.code = code; }
-}
-
-export function testTokenErrorClass() { return TestTokenError; }
-export function isTestTokenError(e) { return e instanceof TestTokenError; }
 
 const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 const API = "https://api.example.com";
@@ -172,10 +169,6 @@ export function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
 extern "C" {
     #[wasm_bindgen(js_name = makeJwt)]
     fn make_jwt(lifetime_seconds: f64) -> String;
-    #[wasm_bindgen(js_name = testTokenErrorClass)]
-    fn test_token_error_class() -> Function;
-    #[wasm_bindgen(js_name = isTestTokenError)]
-    fn is_test_token_error(e: &JsValue) -> bool;
 
     type FakeServer;
     #[wasm_bindgen(constructor)]

@@ -6,8 +6,25 @@
 // Each test file uses only some of these helpers.
 #![allow(dead_code)]
 
-use js_sys::{Array, Reflect};
+use js_sys::{Array, Function, Reflect};
 use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(inline_js = r#"
+export class TestTokenError extends Error {
+  constructor(code, message) { super(message); this.name = "TokenError"; this.code = code; }
+}
+export function testTokenErrorClass() { return TestTokenError; }
+export function isTestTokenError(e) { return e instanceof TestTokenError; }
+"#)]
+extern "C" {
+    /// A stand-in for js/index.js's `TokenError` (the tests load the crate
+    /// without the package entry), for `set_error_class`.
+    #[wasm_bindgen(js_name = testTokenErrorClass)]
+    pub fn test_token_error_class() -> Function;
+    /// Whether `e` is an instance of [`test_token_error_class`].
+    #[wasm_bindgen(js_name = isTestTokenError)]
+    pub fn is_test_token_error(e: &JsValue) -> bool;
+}
 
 /// Parses a JSON literal written in the test.
 pub fn obj(json: &str) -> JsValue {
