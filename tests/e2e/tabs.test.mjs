@@ -18,6 +18,17 @@ import { launchBrowser, runtimeMissingReason, startEnv, waitFor, closeOpenEnvs }
 
 const skip = runtimeMissingReason();
 
+// One browser for the file; each scenario gets its own context (its own
+// origin storage, locks and channels).
+let browser;
+before(async () => {
+  if (!skip) browser = await launchBrowser();
+});
+after(async () => {
+  await closeOpenEnvs();
+  await browser?.close();
+});
+
 /** Opens `n` tabs on the test page, each with a token manager. */
 async function openTabs(env, n, options = {}) {
   const pages = [];
@@ -70,15 +81,6 @@ function forget(env, page) {
 }
 
 describe("across tabs", { skip: skip ?? false }, () => {
-  let browser;
-  before(async () => {
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await closeOpenEnvs();
-    await browser?.close();
-  });
-
   test("5 tabs whose tokens expire together, each with requests in flight: one refresh, no reuse, every request succeeds", async () => {
     const env = await startEnv({ accessTtlSeconds: 300 }, { browser });
     const pages = await openTabs(env, 5);
@@ -175,15 +177,6 @@ describe("across tabs", { skip: skip ?? false }, () => {
 });
 
 describe("across sleep", { skip: skip ?? false }, () => {
-  let browser;
-  before(async () => {
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await closeOpenEnvs();
-    await browser?.close();
-  });
-
   test("a sleep past the refresh time → one refresh on wake, not one per tab", async () => {
     const env = await startEnv({ accessTtlSeconds: 120 }, { browser });
     // Fake clocks in every tab: time flows normally until we move it.
@@ -220,15 +213,6 @@ describe("across sleep", { skip: skip ?? false }, () => {
 });
 
 describe("a tab that dies holding the lock", { skip: skip ?? false }, () => {
-  let browser;
-  before(async () => {
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await closeOpenEnvs();
-    await browser?.close();
-  });
-
   test("killed before the server processed its refresh → another tab completes; nobody is logged out", async () => {
     const env = await startEnv({ accessTtlSeconds: 300 }, { browser });
     const pages = await openTabs(env, 3);
