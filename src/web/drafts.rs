@@ -1123,6 +1123,11 @@ fn current_sub(inner: &Inner) -> Option<String> {
     }
 }
 
+/// The form a `submit` event is for.
+fn submitted_form(event: &Event) -> Option<HtmlFormElement> {
+    event.target()?.dyn_into().ok()
+}
+
 /// Capture-phase `submit` on window. Whether the submit goes ahead is known
 /// only after every listener ran (the app may `preventDefault` later), so the
 /// event is looked at again from a zero-delay timeout. A submit that fails
@@ -1131,10 +1136,7 @@ fn on_submit(weak: &Weak<Inner>, event: Event) {
     let Some(inner) = weak.upgrade() else {
         return;
     };
-    let Some(form) = event
-        .target()
-        .and_then(|t| t.dyn_into::<HtmlFormElement>().ok())
-    else {
+    let Some(form) = submitted_form(&event) else {
         return;
     };
     if !inner.live.borrow().iter().any(|(f, _)| *f == form) {
@@ -1153,10 +1155,7 @@ fn on_submit(weak: &Weak<Inner>, event: Event) {
                 if event.default_prevented() {
                     continue;
                 }
-                let Some(form) = event
-                    .target()
-                    .and_then(|t| t.dyn_into::<HtmlFormElement>().ok())
-                else {
+                let Some(form) = submitted_form(&event) else {
                     continue;
                 };
                 // Its drafts leave storage and the live list together
