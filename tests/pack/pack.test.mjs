@@ -66,8 +66,8 @@ describe("packaging: plain page, Vite 7, webpack 5", { skip }, () => {
     if (!process.env.KEEP_PACK_TMP) rmSync(work, { recursive: true, force: true });
   });
 
-  /** Load `path`, wait for the app's verdict, and return it with the wasm responses seen. */
-  async function load(path) {
+  /** Load `url`, wait for the app's verdict, and return it with the wasm responses seen. */
+  async function loadUrl(url) {
     const context = await browser.newContext();
     const page = await context.newPage();
     const w = watchPage(page);
@@ -76,7 +76,7 @@ describe("packaging: plain page, Vite 7, webpack 5", { skip }, () => {
       if (new URL(r.url()).pathname.endsWith(".wasm")) wasm.push({ url: r.url(), status: r.status(), type: r.headers()["content-type"] });
     });
     try {
-      await page.goto(server.url + path);
+      await page.goto(url);
       await page.waitForFunction(() => document.title !== "pending", null, { timeout: 30_000 });
       const result = await page.evaluate(() => window.packResult);
       return { result, wasm, problems: w.problems };
@@ -84,6 +84,9 @@ describe("packaging: plain page, Vite 7, webpack 5", { skip }, () => {
       await context.close();
     }
   }
+
+  /** `loadUrl` for a path on the static server of the packed files. */
+  const load = (path) => loadUrl(server.url + path);
 
   function assertWorks({ result, wasm, problems }, label) {
     assert.equal(result?.ok, true, `${label}: ${JSON.stringify(result)}`);
@@ -143,19 +146,9 @@ describe("packaging: plain page, Vite 7, webpack 5", { skip }, () => {
     await dev.listen();
     try {
       const base = dev.resolvedUrls.local[0].replace(/\/$/, "");
-      const context = await browser.newContext();
-      const page = await context.newPage();
-      const w = watchPage(page);
-      const wasm = [];
-      page.on("response", (r) => {
-        if (new URL(r.url()).pathname.endsWith(".wasm")) wasm.push({ url: r.url(), status: r.status(), type: r.headers()["content-type"] });
-      });
-      await page.goto(base + "/index.html");
-      await page.waitForFunction(() => document.title !== "pending", null, { timeout: 30_000 });
-      const result = await page.evaluate(() => window.packResult);
-      await context.close();
-      assert.equal(result?.label, "vite-dev");
-      assertWorks({ result, wasm, problems: w.problems }, "vite dev");
+      const run = await loadUrl(base + "/index.html");
+      assert.equal(run.result?.label, "vite-dev");
+      assertWorks(run, "vite dev");
     } finally {
       await dev.close();
     }
