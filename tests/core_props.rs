@@ -22,7 +22,7 @@ use std::rc::Rc;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use proptest::prelude::*;
-use tokenwarden::core::session::BearerError;
+use tokenwarden::core::session::{BearerError, Challenge};
 use tokenwarden::core::{
     Config, Input, Output, RefreshFailure, Session, SessionEndReason, StoredSession, TabMessage,
     TokenSet,
@@ -301,11 +301,15 @@ impl Harness {
                 if self.reqs.contains_key(&id) {
                     self.reqs.insert(id, Req::Held);
                 }
-                let bearer_error = scope.then_some(BearerError::InsufficientScope);
+                let challenge = if scope {
+                    Challenge::Bearer(BearerError::InsufficientScope)
+                } else {
+                    Challenge::Absent
+                };
                 self.feed(Input::Response {
                     id,
                     status,
-                    bearer_error,
+                    challenge,
                     renewed_token: None,
                 })?;
                 // A response always settles the request one way or another.
@@ -435,7 +439,7 @@ impl Harness {
                 self.feed(Input::Response {
                     id,
                     status: 200,
-                    bearer_error: None,
+                    challenge: Challenge::Absent,
                     renewed_token: None,
                 })?;
             } else if let Some(attempt) = self.attempt.take() {
@@ -504,7 +508,7 @@ proptest! {
         }
         for id in 1..=n as u64 {
             h.reqs.insert(id, Req::Held);
-            h.feed(Input::Response { id, status: 401, bearer_error: None, renewed_token: None })?;
+            h.feed(Input::Response { id, status: 401, challenge: Challenge::Absent, renewed_token: None })?;
         }
         prop_assert_eq!(h.last_attempt, 1, "exactly one refresh for the burst");
         prop_assert_eq!(h.s.queued_len(), n);

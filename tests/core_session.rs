@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use tokenwarden::core::session::{warning, BearerError};
+use tokenwarden::core::session::{warning, BearerError, Challenge};
 use tokenwarden::core::{
     Config, ErrorCode, Event, Input, Output, RefreshFailure, Session, SessionEndReason,
     StoredSession, TabMessage, TokenSet,
@@ -77,7 +77,7 @@ impl H {
         self.step(Input::Response {
             id,
             status,
-            bearer_error: None,
+            challenge: Challenge::Absent,
             renewed_token: None,
         })
     }
@@ -525,7 +525,7 @@ fn forbidden_and_insufficient_scope_do_not_refresh() {
         let out = h.step(Input::Response {
             id: 2,
             status: 401,
-            bearer_error: Some(e),
+            challenge: Challenge::Bearer(e),
             renewed_token: None,
         });
         assert_eq!(out, [Output::Deliver { id: 2 }]);
@@ -534,10 +534,31 @@ fn forbidden_and_insufficient_scope_do_not_refresh() {
     let out = h.step(Input::Response {
         id: 3,
         status: 401,
-        bearer_error: Some(BearerError::InvalidToken),
+        challenge: Challenge::Bearer(BearerError::InvalidToken),
         renewed_token: None,
     });
     assert_eq!(starts(&out).len(), 1);
+}
+
+#[test]
+fn non_bearer_challenges_do_not_refresh() {
+    // Issue 12 item 9: `Basic`, `Negotiate`, `DPoP` challenges (Challenge::Other)
+    // go to the caller untouched; no refresh, no replay.
+    let (mut h, _) = H::signed_in(Config::default());
+    for id in 1..=3 {
+        h.start(id);
+        let out = h.step(Input::Response {
+            id,
+            status: 401,
+            challenge: Challenge::Other,
+            renewed_token: None,
+        });
+        assert_eq!(out, [Output::Deliver { id }]);
+    }
+    assert!(!h.s.refreshing());
+    // No header at all still refreshes.
+    h.start(4);
+    assert_eq!(starts(&h.respond(4, 401)).len(), 1);
 }
 
 #[test]
@@ -709,7 +730,7 @@ fn proactive_refresh_due_during_a_cooldown_waits_for_its_end_without_spinning() 
     h.step(Input::Response {
         id: 2,
         status: 200,
-        bearer_error: None,
+        challenge: Challenge::Absent,
         renewed_token: Some(jwt(T0 + 1_000_000, T0)),
     });
     assert_eq!(h.s.cooldown_until(), Some(cooldown_end));
@@ -1040,7 +1061,7 @@ fn renewed_token_header_is_accepted_only_if_it_expires_later() {
     let out = h.step(Input::Response {
         id: 1,
         status: 200,
-        bearer_error: None,
+        challenge: Challenge::Absent,
         renewed_token: Some(later.clone()),
     });
     assert!(matches!(out[0], Output::Persist(Some(_))));
@@ -1052,7 +1073,7 @@ fn renewed_token_header_is_accepted_only_if_it_expires_later() {
         let out = h.step(Input::Response {
             id: 2,
             status: 200,
-            bearer_error: None,
+            challenge: Challenge::Absent,
             renewed_token: Some(bad),
         });
         assert_eq!(warnings(&out), [warning::RENEWED_TOKEN_IGNORED]);

@@ -1,5 +1,6 @@
-//! The pure core of tokenwarden: JWT decoding, the refresh schedule and the
-//! single-flight session state machine.
+//! The pure core of tokenwarden: JWT decoding, the refresh schedule, the
+//! single-flight session state machine and the HTTP rules (who gets the
+//! token, `WWW-Authenticate`).
 //!
 //! Nothing in here reads a clock, touches the network, storage or the DOM, or
 //! draws random numbers from the environment. Time (`now_ms`, Unix epoch
@@ -26,6 +27,7 @@
 
 pub mod config;
 pub mod drafts;
+pub mod http;
 pub mod idmap;
 pub mod json;
 pub mod jwt;
@@ -35,7 +37,7 @@ pub mod session;
 pub use config::{Config, ConfigError, RawConfig};
 pub use jwt::{decode, Claims, DecodedJwt, JwtError, Part};
 pub use session::{
-    BearerError, ErrorCode, Event, Input, Output, RefreshFailure, RequestId, Session,
+    BearerError, Challenge, ErrorCode, Event, Input, Output, RefreshFailure, RequestId, Session,
     SessionEndReason, StoredSession, TabMessage, TokenSet,
 };
 

@@ -21,7 +21,9 @@
 //! - **Refresh first.** A request about to leave with an expired token (or
 //!   one within `expiry_margin`) waits for a refresh instead.
 //! - **No refresh for** 403, nor for a 401 whose `WWW-Authenticate` says
-//!   `insufficient_scope` (or any error other than `invalid_token`).
+//!   `insufficient_scope` (or any error other than `invalid_token`), nor for
+//!   a 401 that challenges other schemes only (`Basic`, `Negotiate`,
+//!   `DPoP`, …: [`Challenge::Other`]); those go to the caller untouched.
 //! - **Non-replayable requests** (body could not be captured) are sent once;
 //!   their 401 goes to the caller, but still starts a refresh so that the
 //!   next requests get a good token.
@@ -65,6 +67,7 @@
 use std::collections::VecDeque;
 use std::rc::Rc;
 
+pub use super::http::{BearerError, Challenge};
 use super::idmap::IdMap;
 use super::jwt::{self, Claims, DecodedJwt, JwtError};
 use super::schedule;
@@ -125,18 +128,6 @@ pub enum RefreshFailure {
     },
 }
 
-/// The `error` parameter of a `WWW-Authenticate: Bearer` challenge that
-/// matters to us.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BearerError {
-    /// `invalid_token` or no error parameter: the token is expired/revoked.
-    InvalidToken,
-    /// `insufficient_scope`: a refresh will not help.
-    InsufficientScope,
-    /// Any other value (`invalid_request`, …): a refresh will not help.
-    Other,
-}
-
 /// Inputs to [`Session::handle`]. Each comes with `now_ms`.
 #[derive(Clone, Debug)]
 pub enum Input {
@@ -155,12 +146,12 @@ pub enum Input {
         replayable: bool,
     },
     /// A request sent by an [`Output::Send`] completed with an HTTP status.
-    /// `bearer_error` is parsed from `WWW-Authenticate` on 401.
+    /// `challenge` is read from `WWW-Authenticate` on 401 (`Absent` otherwise).
     /// `renewed_token` is the value of the configured renew header, if any.
     Response {
         id: RequestId,
         status: u16,
-        bearer_error: Option<BearerError>,
+        challenge: Challenge,
         renewed_token: Option<String>,
     },
     /// A request sent by an [`Output::Send`] failed at the network level (the
@@ -461,9 +452,9 @@ impl Session {
             Input::Response {
                 id,
                 status,
-                bearer_error,
+                challenge,
                 renewed_token,
-            } => self.response(id, status, bearer_error, renewed_token, now),
+            } => self.response(id, status, challenge, renewed_token, now),
             Input::RequestGone { id } => self.forget(id),
             Input::RefreshRequested => self.refresh_requested(),
             Input::RefreshSucceeded { attempt, tokens } => {
@@ -719,7 +710,7 @@ impl Session {
         &mut self,
         id: RequestId,
         status: u16,
-        bearer_error: Option<BearerError>,
+        challenge: Challenge,
         renewed_token: Option<String>,
         now: Millis,
     ) {
@@ -733,8 +724,11 @@ impl Session {
         if r.queued {
             return; // not sent: a confused caller; the queue decides its fate
         }
-        let refreshable_401 =
-            status == 401 && matches!(bearer_error, None | Some(BearerError::InvalidToken));
+        let refreshable_401 = status == 401
+            && matches!(
+                challenge,
+                Challenge::Absent | Challenge::Bearer(BearerError::InvalidToken)
+            );
         let older = r.sent_gen < self.generation;
         if !refreshable_401 || r.retried || !r.replayable {
             let fresh_failure = refreshable_401 && !r.retried && !older;

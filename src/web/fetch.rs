@@ -12,7 +12,9 @@
 //!   not leak into a replay) whose `headers` are the caller's headers (copied
 //!   into a `Headers` once) plus `Authorization`. The caller's `init` and
 //!   `Headers` objects are never modified. A request that gets no token is
-//!   sent with the caller's own `(input, init)`.
+//!   sent with the caller's own `init`. `url` is the caller's URL resolved
+//!   once, at capture, against the base URL (see [`resolve`]): a relative
+//!   URL never resolves again at a replay.
 //! - **Template** (everything else: `Request`/`URL` inputs, `FormData`,
 //!   `Blob`, buffer, `URLSearchParams` and stream bodies, `init` objects
 //!   with a prototype): one `Request` is built from `(input, init)` exactly
@@ -22,24 +24,26 @@
 //!   not replayable: it is sent once, as is, and a 401 goes back to the
 //!   caller.
 //!
-//! The origin check avoids the URL parser where the answer is certain from
-//! the text (see [`shape`]); anything unusual goes through `URL`.
+//! Every rule about URLs, origins and challenges is the core's
+//! (`core::http`): this module reads the base URL and runs the browser's URL
+//! parser where the core asks for them, and carries out its answers.
 //!
 //! ```ignore
-//! let captured = fetch::capture(&input, &init)?;
-//! let attach = !captured.explicit_auth && fetch::origin_allowed(&captured.url, &allowed);
-//! let pending = fetch::send(&options.fetch, &captured, Some(&bearer))?; // a Promise
+//! let mut captured = fetch::capture(&input, &init)?;
+//! let attach = fetch::resolve(&mut captured, &allowed) && !captured.explicit_auth;
+//! let args = fetch::prepare(&mut captured, Some(&bearer))?;
+//! let pending = fetch::call(&options.fetch, &args)?; // a Promise
 //! ```
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 
 use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Headers, Request, Response};
 
-use super::global::{global, global_get, prop, prop_str};
-use crate::core::session::BearerError;
+use super::global::{global, global_get, prop, text_prop};
+use crate::core::http::{self, Allowed, Challenge, Destination};
 
 #[wasm_bindgen]
 extern "C" {
@@ -88,7 +92,7 @@ extern "C" {
 pub(crate) struct Captured {
     how: How,
     /// The URL as given (Direct) or as resolved by `Request` (Template), for
-    /// the origin check.
+    /// [`resolve`].
     pub url: String,
     /// The body can be sent again (everything but a `ReadableStream` body).
     pub replayable: bool,
@@ -97,7 +101,8 @@ pub(crate) struct Captured {
 }
 
 enum How {
-    /// `fetch(url, init)`: `init` is a shallow copy of the caller's (taken
+    /// `fetch(url, init)`: `url` is the absolute URL once [`resolve`] ran;
+    /// `init` is a shallow copy of the caller's (taken
     /// at capture, so later changes by the caller do not reach a replay) or
     /// our own object when the caller gave none; its `headers` are `headers`,
     /// the caller's headers copied into a `Headers`, which gets the
@@ -117,16 +122,18 @@ thread_local! {
     /// `Object.prototype`, for the plain-object test.
     static OBJECT_PROTOTYPE: JsValue = Object::get_prototype_of(&Object::new()).into();
     /// The object relative URLs resolve against (`document`, else `location`
-    /// in a worker), with the last base URL seen and its origin.
-    static BASE: RefCell<Option<Base>> = const { RefCell::new(None) };
+    /// in a worker), with the last base URL seen.
+    static BASE: RefCell<Option<BaseState>> = const { RefCell::new(None) };
+    /// The page's own origin (`location.origin`), read once.
+    static OWN_ORIGIN: OnceCell<Option<String>> = const { OnceCell::new() };
 }
 
-struct Base {
+struct BaseState {
     source: BaseSource,
     in_document: bool,
+    /// The last `baseURI` read, and the base parsed from it.
     uri: JsValue,
-    origin: Option<String>,
-    own_origin: Option<String>,
+    base: Option<http::Base>,
 }
 
 /// Reads `(input, init)` the way `fetch` will. Errors are what `fetch`
@@ -218,185 +225,107 @@ fn capture_template(input: &JsValue, init: &JsValue) -> Result<Captured, JsValue
     })
 }
 
-/// Whether `url` (absolute, or relative to the page's base URL) goes to the
-/// page's own origin or one of `allowed_origins`. Origins are compared as
-/// the URL parser normalises them (`HTTPS://API.example.com:443` is
-/// `https://api.example.com`); the parser only runs when the text leaves
-/// any doubt.
-pub(crate) fn origin_allowed(url: &str, allowed_origins: &[String]) -> bool {
-    BASE.with(|cell| {
-        let mut guard = cell.borrow_mut();
-        let Some(base) = current_base(&mut guard) else {
-            return false;
-        };
-        let is_allowed = |origin: &str| {
-            base.own_origin.as_deref() == Some(origin)
-                || allowed_origins.iter().any(|a| a == origin)
-        };
-        match shape(url) {
-            Shape::Relative => base.origin.as_deref().is_some_and(is_allowed),
-            Shape::Origin(n) => is_allowed(&url[..n]),
-            Shape::Unknown => {
-                let parsed = match base.uri.as_string() {
-                    Some(b) => web_sys::Url::new_with_base(url, &b),
-                    None => web_sys::Url::new(url),
-                };
-                // `origin` read as a plain property: the drafts code reads
-                // URL parts that way, so no typed getter is bound for it.
-                parsed
-                    .ok()
-                    .and_then(|u| prop_str(&u, "origin"))
-                    .is_some_and(|o| o != "null" && !o.is_empty() && is_allowed(&o))
-            }
-        }
+/// Resolves the request's URL once, at capture, and decides whether the
+/// token may go with it (the core's [`http::resolve`]): a Direct request's
+/// relative URL is replaced by the absolute one every attempt is sent to, so
+/// a `<base href>` inserted while it waits cannot redirect a replay. A
+/// Template request's URL was resolved by its `Request`. The base URL is
+/// read (and the URL parser run) only where the core asks for them.
+pub(crate) fn resolve(captured: &mut Captured, allowed_origins: &[String]) -> bool {
+    let own = own_origin();
+    let allowed = Allowed {
+        own: own.as_deref(),
+        listed: allowed_origins,
+    };
+    let target = match &captured.how {
+        How::Template(_) => http::resolve(&captured.url, || None, &allowed, parse_url),
+        How::Direct { .. } => BASE.with(|cell| {
+            let mut guard = cell.borrow_mut();
+            http::resolve(
+                &captured.url,
+                || current_base(&mut guard),
+                &allowed,
+                parse_url,
+            )
+        }),
+    };
+    if let (Destination::Resolved(href), How::Direct { url, .. }) =
+        (&target.destination, &mut captured.how)
+    {
+        *url = JsValue::from_str(href);
+    }
+    target.allowed
+}
+
+/// Whether the renew header of `response` may be read (the core's
+/// [`http::renewal_allowed`]): the request carried our token and
+/// `response.url` (after redirects; empty for a synthetic response) is on an
+/// allowed origin.
+pub(crate) fn renewal_allowed(
+    response: &Response,
+    sent_token: bool,
+    allowed_origins: &[String],
+) -> bool {
+    let own = own_origin();
+    let allowed = Allowed {
+        own: own.as_deref(),
+        listed: allowed_origins,
+    };
+    http::renewal_allowed(sent_token, &response.url(), &allowed, |url| {
+        parse_url(url, None)
     })
 }
 
+/// The browser's URL parser: `new URL(url, base)`, `None` when it throws.
+fn parse_url(url: &str, base: Option<&http::Base>) -> Option<http::Parsed> {
+    let parsed = match base {
+        Some(base) => web_sys::Url::new_with_base(url, base.href()),
+        None => web_sys::Url::new(url),
+    }
+    .ok()?;
+    // Read as plain properties: the drafts code reads URL parts that way, so
+    // no typed getters are bound for them.
+    Some(http::Parsed {
+        href: text_prop(&parsed, "href"),
+        origin: text_prop(&parsed, "origin"),
+    })
+}
+
+/// The page's own origin, read once.
+fn own_origin() -> Option<String> {
+    OWN_ORIGIN.with(|own| own.get_or_init(super::global::own_origin).clone())
+}
+
 /// The base URL relative URLs resolve against now (`document.baseURI`,
-/// which follows `<base href>`; `location.href` in a worker) and its origin,
-/// re-parsed only when it changed.
-fn current_base(slot: &mut Option<Base>) -> Option<&Base> {
+/// which follows `<base href>`; `location.href` in a worker), re-parsed
+/// only when it changed.
+fn current_base(slot: &mut Option<BaseState>) -> Option<&http::Base> {
     if slot.is_none() {
         let (source, in_document) = match global_get("document") {
             Some(d) => (d, true),
             None => (global_get("location")?, false),
         };
-        let own_origin = super::global::own_origin();
-        *slot = Some(Base {
+        *slot = Some(BaseState {
             source: source.unchecked_into(),
             in_document,
             uri: JsValue::UNDEFINED,
-            origin: None,
-            own_origin,
+            base: None,
         });
     }
-    let base = slot.as_mut()?;
-    let uri = if base.in_document {
-        base.source.base_uri()
+    let state = slot.as_mut()?;
+    let uri = if state.in_document {
+        state.source.base_uri()
     } else {
-        base.source.href()
+        state.source.href()
     };
-    if uri != base.uri {
-        base.origin = uri
+    if uri != state.uri {
+        state.base = uri
             .as_string()
-            .and_then(|u| web_sys::Url::new(&u).ok())
-            .and_then(|u| prop_str(&u, "origin"))
-            .filter(|o| o != "null" && !o.is_empty());
-        base.uri = uri;
+            .and_then(|u| parse_url(&u, None))
+            .map(|p| http::Base::new(&p.href, &p.origin));
+        state.uri = uri;
     }
-    Some(base)
-}
-
-/// What the text of a URL says about its origin without parsing it.
-#[derive(Debug, PartialEq, Eq)]
-enum Shape {
-    /// Resolves against the base URL without changing its origin: `/path`
-    /// (not `//host`, `/\host`), `?query`, `#hash`, `path` with no scheme.
-    Relative,
-    /// Absolute `http(s)` URL whose first `n` bytes are exactly the origin
-    /// the URL parser would serialise (lower-case host of `[a-z0-9.-]`, no
-    /// userinfo, no default or odd port, no IPv4 shorthand), followed by
-    /// `/`, `?`, `#` or the end.
-    Origin(usize),
-    /// Anything else: ask the URL parser.
-    Unknown,
-}
-
-fn shape(url: &str) -> Shape {
-    let b = url.as_bytes();
-    // The parser drops tabs and newlines anywhere (`/\t/evil` is `//evil`)
-    // and trims leading spaces and controls (the first-byte checks below).
-    if b.is_empty() || b.iter().any(|&c| matches!(c, b'\t' | b'\n' | b'\r')) {
-        return Shape::Unknown;
-    }
-    let (default_port, start) = if b.starts_with(b"https://") {
-        (443, 8)
-    } else if b.starts_with(b"http://") {
-        (80, 7)
-    } else {
-        return relative_shape(b);
-    };
-    let end = b[start..]
-        .iter()
-        .position(|&c| matches!(c, b'/' | b'?' | b'#'))
-        .map_or(b.len(), |i| start + i);
-    let authority = &b[start..end];
-    let (host, port) = match authority.iter().position(|&c| c == b':') {
-        Some(i) => (&authority[..i], Some(&authority[i + 1..])),
-        None => (authority, None),
-    };
-    let host_ok = !host.is_empty()
-        && host
-            .iter()
-            .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-')
-        && !ipv4_like(host);
-    let port_ok = match port {
-        None => true,
-        Some(p) => {
-            let n = number(p);
-            n.is_some_and(|n| n <= 65_535 && n != default_port) && p[0] != b'0'
-        }
-    };
-    if host_ok && port_ok {
-        Shape::Origin(end)
-    } else {
-        Shape::Unknown
-    }
-}
-
-fn relative_shape(b: &[u8]) -> Shape {
-    match b[0] {
-        b'/' => match b.get(1) {
-            Some(b'/' | b'\\') => Shape::Unknown,
-            _ => Shape::Relative,
-        },
-        b'?' | b'#' => Shape::Relative,
-        c if c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b'~') => {
-            // A `:` before the first `/`, `?` or `#` may be a scheme
-            // (`http:evil.example` is absolute).
-            let first = b
-                .iter()
-                .find(|&&c| matches!(c, b'/' | b'?' | b'#' | b':' | b'\\'));
-            if matches!(first, Some(b':' | b'\\')) {
-                Shape::Unknown
-            } else {
-                Shape::Relative
-            }
-        }
-        _ => Shape::Unknown,
-    }
-}
-
-/// A decimal number of 1 to 5 digits.
-fn number(digits: &[u8]) -> Option<u32> {
-    if digits.is_empty() || digits.len() > 5 {
-        return None;
-    }
-    digits.iter().try_fold(0u32, |n, &c| {
-        c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
-    })
-}
-
-/// A host the URL parser would treat as (and rewrite to) an IPv4 address
-/// other than its canonical dotted form (`127.1`, `0x7f.0.0.1`,
-/// `2130706433`), or one with a trailing dot: its last label starts with a
-/// digit or is empty. The canonical `a.b.c.d` form is exact and allowed.
-fn ipv4_like(host: &[u8]) -> bool {
-    let last = host.rsplit(|&c| c == b'.').next().unwrap_or(&[]);
-    if last.first().is_some_and(|c| !c.is_ascii_digit()) {
-        return false;
-    }
-    let mut parts = 0;
-    for part in host.split(|&c| c == b'.') {
-        parts += 1;
-        let canonical = part.len() <= 3
-            && (part.len() == 1 || part[0] != b'0')
-            && number(part).is_some_and(|n| n <= 255);
-        if !canonical {
-            return true;
-        }
-    }
-    parts != 4
+    state.base.as_ref()
 }
 
 /// The arguments of `fetch` for one attempt, with `Authorization: <bearer>`
@@ -503,195 +432,8 @@ pub(crate) fn header(response: &Response, name: &str) -> Option<String> {
     response.headers().get(name).ok().flatten()
 }
 
-/// The `error` of a `WWW-Authenticate: Bearer` challenge on a 401 response;
-/// `None` when the response carries no Bearer challenge.
-pub(crate) fn bearer_error(response: &Response) -> Option<BearerError> {
-    parse_bearer_error(&header(response, "www-authenticate")?)
-}
-
-/// Parses the Bearer challenge of a `WWW-Authenticate` value (RFC 6750 §3):
-/// auth-params `name=value` or `name="quoted value"` separated by commas.
-fn parse_bearer_error(header: &str) -> Option<BearerError> {
-    let lower = header.to_ascii_lowercase();
-    let start = find_scheme(&lower)?;
-    let mut rest = &lower[start..];
-    loop {
-        rest = rest.trim_start_matches([' ', '\t', ',']);
-        if rest.is_empty() {
-            break;
-        }
-        let name_end = rest.find(['=', ' ', '\t', ',']).unwrap_or(rest.len());
-        let name = &rest[..name_end];
-        rest = rest[name_end..].trim_start_matches([' ', '\t']);
-        let Some(after_eq) = rest.strip_prefix('=') else {
-            break; // a bare token: the next challenge's scheme begins
-        };
-        rest = after_eq.trim_start_matches([' ', '\t']);
-        let value;
-        if let Some(quoted) = rest.strip_prefix('"') {
-            let mut end = quoted.len();
-            let mut escaped = false;
-            for (i, b) in quoted.bytes().enumerate() {
-                if escaped {
-                    escaped = false;
-                } else if b == b'\\' {
-                    escaped = true;
-                } else if b == b'"' {
-                    end = i;
-                    break;
-                }
-            }
-            value = &quoted[..end];
-            rest = quoted.get(end + 1..).unwrap_or("");
-        } else {
-            let end = rest.find([',', ' ', '\t']).unwrap_or(rest.len());
-            value = &rest[..end];
-            rest = &rest[end..];
-        }
-        if name == "error" {
-            return Some(match value {
-                "invalid_token" => BearerError::InvalidToken,
-                "insufficient_scope" => BearerError::InsufficientScope,
-                _ => BearerError::Other,
-            });
-        }
-    }
-    Some(BearerError::InvalidToken)
-}
-
-/// Byte offset just after the `bearer` scheme name, when the (lower-cased)
-/// header has a Bearer challenge.
-fn find_scheme(lower: &str) -> Option<usize> {
-    let bytes = lower.as_bytes();
-    let mut from = 0;
-    // A byte-window scan, not `str::find`: its two-way searcher is ~1 KB of wasm.
-    while let Some(i) = bytes.get(from..)?.windows(6).position(|w| w == b"bearer") {
-        let at = from + i;
-        let end = at + 6;
-        let before_ok = at == 0 || matches!(bytes[at - 1], b' ' | b',' | b'\t');
-        let after_ok = end == bytes.len() || matches!(bytes[end], b' ' | b',' | b'\t');
-        if before_ok && after_ok {
-            return Some(end);
-        }
-        from = end;
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use wasm_bindgen_test::wasm_bindgen_test;
-
-    #[wasm_bindgen_test]
-    fn url_shapes_are_certain_or_unknown() {
-        use Shape::*;
-        let origin = |url: &str, origin: &str| {
-            assert_eq!(shape(url), Origin(origin.len()), "{url}");
-            assert!(url.starts_with(origin));
-        };
-        origin("https://api.example.com", "https://api.example.com");
-        origin("https://api.example.com/x", "https://api.example.com");
-        origin("https://api.example.com?q", "https://api.example.com");
-        origin("https://api.example.com#h", "https://api.example.com");
-        origin("http://127.0.0.1:8080/x", "http://127.0.0.1:8080");
-        origin("http://localhost:443/", "http://localhost:443");
-        origin(
-            "https://api.example.com.evil.example/",
-            "https://api.example.com.evil.example",
-        );
-        origin("https://a-b.example/@evil", "https://a-b.example");
-        origin(
-            "https://xn--bcher-kva.example/",
-            "https://xn--bcher-kva.example",
-        );
-        for url in [
-            "HTTPS://api.example.com/",
-            "https://API.example.com/",
-            "https://api.example.com:443/",
-            "http://api.example.com:80/",
-            "https://api.example.com:/",
-            "https://api.example.com:0443/",
-            "https://api.example.com:65536/",
-            "https://api.example.com:123456/",
-            "https://user@api.example.com/",
-            "https://api.example.com@evil.example/",
-            "https://api.example.com\\@evil.example/",
-            "https://api.example.com\\.evil.example/",
-            "https:///evil.example/",
-            "https://",
-            "https://api.example.com./",
-            "http://127.1/",
-            "http://2130706433/",
-            "http://0x7f.0.0.1/",
-            "http://127.0.0.01/",
-            "http://1.2.3.4.5/",
-            "http://256.0.0.1/",
-            "http://[::1]/",
-            "https://api.exa\tmple.com/",
-            "https://api.example.com\t/",
-            "https://bücher.example/",
-            "https:evil.example",
-            "http:evil.example",
-            "//evil.example/",
-            "/\\evil.example/",
-            "/\t/evil.example/",
-            "\\\\evil.example/",
-            " //evil.example/",
-            " /x",
-            "javascript:alert(1)",
-            "a:b",
-            "x\\y",
-            "",
-        ] {
-            assert_eq!(shape(url), Unknown, "{url:?}");
-        }
-        for url in [
-            "/", "/x", "/x//y", "/x\\y", "?q", "#h", "x", "x/y:z", "./x", "../x", "x?t=1:2",
-            "x#a:b",
-        ] {
-            assert_eq!(shape(url), Relative, "{url:?}");
-        }
-    }
-
-    #[wasm_bindgen_test]
-    fn bearer_challenges() {
-        assert_eq!(
-            parse_bearer_error("Bearer"),
-            Some(BearerError::InvalidToken)
-        );
-        assert_eq!(
-            parse_bearer_error(
-                r#"Bearer realm="x", error="invalid_token", error_description="a, b""#
-            ),
-            Some(BearerError::InvalidToken)
-        );
-        assert_eq!(
-            parse_bearer_error(
-                r#"Bearer error_description="error=\"x\"", error="insufficient_scope""#
-            ),
-            Some(BearerError::InsufficientScope)
-        );
-        assert_eq!(
-            parse_bearer_error("bearer error=invalid_request"),
-            Some(BearerError::Other)
-        );
-        assert_eq!(
-            parse_bearer_error(r#"Basic realm="x", Bearer error="insufficient_scope""#),
-            Some(BearerError::InsufficientScope)
-        );
-        assert_eq!(
-            parse_bearer_error(r#"Bearer realm="x", Basic error="insufficient_scope""#),
-            Some(BearerError::InvalidToken)
-        );
-        assert_eq!(parse_bearer_error(r#"Basic realm="bearers""#), None);
-        assert_eq!(
-            parse_bearer_error("Bearer error=\"unterminated"),
-            Some(BearerError::Other)
-        );
-        assert_eq!(
-            parse_bearer_error("Bearer é=\"ü\", error=invalid_token"),
-            Some(BearerError::InvalidToken)
-        );
-    }
+/// What the `WWW-Authenticate` header of a 401 asks for (the core's
+/// [`Challenge::from_header`]).
+pub(crate) fn challenge(response: &Response) -> Challenge {
+    Challenge::from_header(header(response, "www-authenticate").as_deref())
 }

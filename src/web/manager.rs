@@ -39,8 +39,8 @@ use super::timer::Timer;
 use super::transport;
 use crate::core::idmap::IdMap;
 use crate::core::{
-    Config, Event, Input, Millis, Output, RequestId, Session, SessionEndReason, TabMessage,
-    TokenSet,
+    Challenge, Config, Event, Input, Millis, Output, RequestId, Session, SessionEndReason,
+    TabMessage, TokenSet,
 };
 
 /// The manager's state; `None` once disposed.
@@ -463,16 +463,25 @@ fn send_request(rc: &Shared, id: RequestId, token: Option<Rc<str>>) {
 /// An attempt of request `id` got a response: report it to the core.
 fn on_response(rc: &Shared, id: RequestId, response: Response) {
     let status = response.status();
-    let bearer_error = if status == 401 {
-        fetch::bearer_error(&response)
+    let challenge = if status == 401 {
+        fetch::challenge(&response)
     } else {
-        None
+        Challenge::Absent
     };
     let known = with(rc, |inner| {
         let pending = inner.requests.get_mut(&id)?;
-        // Only a response from an origin that may see tokens can renew one.
-        let renewed = match (&inner.options.renew_header, pending.attach) {
-            (Some(name), true) => fetch::header(&response, name).filter(|t| !t.is_empty()),
+        // Only a response whose final URL is on an origin that may see
+        // tokens can renew one (`core::http::renewal_allowed`).
+        let renewed = match &inner.options.renew_header {
+            Some(name)
+                if fetch::renewal_allowed(
+                    &response,
+                    pending.attach,
+                    &inner.options.allowed_origins,
+                ) =>
+            {
+                fetch::header(&response, name).filter(|t| !t.is_empty())
+            }
             _ => None,
         };
         pending.response = Some(response);
@@ -485,7 +494,7 @@ fn on_response(rc: &Shared, id: RequestId, response: Response) {
             Input::Response {
                 id,
                 status,
-                bearer_error,
+                challenge,
                 renewed_token,
             },
         );
@@ -765,7 +774,7 @@ pub(crate) fn fetch(rc: &Shared, input: &JsValue, init: &JsValue) -> Promise {
         return promise;
     }
     // Outside any borrow: reading `init` may run app getters.
-    let captured = match fetch::capture(input, init) {
+    let mut captured = match fetch::capture(input, init) {
         Ok(captured) => captured,
         Err(error) => {
             settle(&reject, &error);
@@ -774,8 +783,9 @@ pub(crate) fn fetch(rc: &Shared, input: &JsValue, init: &JsValue) -> Promise {
     };
     note_activity(rc);
     let started = with(rc, |inner| {
-        let attach = !captured.explicit_auth
-            && fetch::origin_allowed(&captured.url, &inner.options.allowed_origins);
+        // Resolved once, here: every attempt goes to that absolute URL.
+        let attach = fetch::resolve(&mut captured, &inner.options.allowed_origins)
+            && !captured.explicit_auth;
         let replayable = captured.replayable;
         let id = inner.next_request;
         inner.next_request += 1;
