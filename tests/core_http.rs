@@ -287,7 +287,7 @@ fn non_http_destinations_never_get_the_token() {
 fn renewal_only_from_allowed_final_urls() {
     let listed = vec!["https://api.example".to_owned()];
     let a = allowed(&listed);
-    let yes = |url: &str| renewal_allowed(true, url, &a, |u| parse(u, None));
+    let yes = |url: &str| renewal_allowed(true, Some(url), &a, |u| parse(u, None));
     // A same-origin request that a 30x took to a foreign origin.
     assert!(!yes("https://evil.example/steal"));
     assert!(!yes("https://app.example.evil.example/"));
@@ -302,10 +302,11 @@ fn renewal_only_from_allowed_final_urls() {
     assert!(!yes("not a url"));
     assert!(!yes("/relative"));
     // A request that carried no token of ours renews nothing.
-    assert!(!renewal_allowed(false, "", &a, |u| parse(u, None)));
-    assert!(!renewal_allowed(false, "https://app.example/", &a, |u| {
-        parse(u, None)
-    }));
+    assert!(!renewal_allowed(false, Some(""), &a, |u| parse(u, None)));
+    let own = Some("https://app.example/");
+    assert!(!renewal_allowed(false, own, &a, |u| parse(u, None)));
+    // A `url` that is not a string (a hostile response object): no.
+    assert!(!renewal_allowed(true, None, &a, |u| parse(u, None)));
 }
 
 // ----- item 9: challenges ------------------------------------------------------------
@@ -623,7 +624,7 @@ proptest! {
                 "{url:?} against {base_href} denied the token");
         }
         // Renewal: only from a final URL on an allowed origin.
-        if renewal_allowed(true, &url, &allowed, |u| parse(u, None)) && !url.is_empty() {
+        if renewal_allowed(true, Some(&url), &allowed, |u| parse(u, None)) && !url.is_empty() {
             let u = Url::parse(&url).ok();
             prop_assert!(u.is_some_and(|u| is_http(&u) && allowed.allows(&origin_of(&u))));
         }

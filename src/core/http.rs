@@ -298,18 +298,19 @@ pub fn resolve<'b>(
 
 /// Whether the renew header of a response may be read: the request carried
 /// our token (`sent_token`) and the response's final URL is on an allowed
-/// origin. `response_url` is `response.url` (after redirects); empty (a
-/// synthetic response) counts as the request's own URL, whose origin was
-/// allowed for the token to go. `parse(url)` is the browser's `new URL(url)`.
+/// origin. `response_url` is `response.url` (after redirects), `None` when
+/// it could not be read as a string (then no); empty (a synthetic response)
+/// counts as the request's own URL, whose origin was allowed for the token
+/// to go. `parse(url)` is the browser's `new URL(url)`.
 pub fn renewal_allowed(
     sent_token: bool,
-    response_url: &str,
+    response_url: Option<&str>,
     allowed: &Allowed<'_>,
     parse: impl FnOnce(&str) -> Option<Parsed>,
 ) -> bool {
-    if !sent_token {
+    let Some(response_url) = response_url.filter(|_| sent_token) else {
         return false;
-    }
+    };
     if response_url.is_empty() {
         return true;
     }

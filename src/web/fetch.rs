@@ -42,7 +42,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Headers, Request, Response};
 
-use super::global::{global, global_get, prop, text_prop};
+use super::global::{global, global_get, prop, prop_str, text_prop};
 use crate::core::http::{self, Allowed, Challenge, Destination};
 
 #[wasm_bindgen]
@@ -232,23 +232,20 @@ fn capture_template(input: &JsValue, init: &JsValue) -> Result<Captured, JsValue
 /// Template request's URL was resolved by its `Request`. The base URL is
 /// read (and the URL parser run) only where the core asks for them.
 pub(crate) fn resolve(captured: &mut Captured, allowed_origins: &[String]) -> bool {
-    let own = own_origin();
-    let allowed = Allowed {
-        own: own.as_deref(),
-        listed: allowed_origins,
-    };
-    let target = match &captured.how {
-        How::Template(_) => http::resolve(&captured.url, || None, &allowed, parse_url),
-        How::Direct { .. } => BASE.with(|cell| {
-            let mut guard = cell.borrow_mut();
-            http::resolve(
+    let target = with_allowed(allowed_origins, |allowed| match &captured.how {
+        How::Template(_) => http::resolve(&captured.url, || None, allowed, parse_url),
+        // `try_borrow_mut`: a patched `URL` (app code) calling `auth.fetch`
+        // from inside finds the base busy and resolves without it.
+        How::Direct { .. } => BASE.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut guard) => http::resolve(
                 &captured.url,
                 || current_base(&mut guard),
-                &allowed,
+                allowed,
                 parse_url,
-            )
+            ),
+            Err(_) => http::resolve(&captured.url, || None, allowed, parse_url),
         }),
-    };
+    });
     if let (Destination::Resolved(href), How::Direct { url, .. }) =
         (&target.destination, &mut captured.how)
     {
@@ -260,19 +257,31 @@ pub(crate) fn resolve(captured: &mut Captured, allowed_origins: &[String]) -> bo
 /// Whether the renew header of `response` may be read (the core's
 /// [`http::renewal_allowed`]): the request carried our token and
 /// `response.url` (after redirects; empty for a synthetic response) is on an
-/// allowed origin.
+/// allowed origin. A `url` that is not a string renews nothing.
 pub(crate) fn renewal_allowed(
     response: &Response,
     sent_token: bool,
     allowed_origins: &[String],
 ) -> bool {
-    let own = own_origin();
-    let allowed = Allowed {
-        own: own.as_deref(),
-        listed: allowed_origins,
-    };
-    http::renewal_allowed(sent_token, &response.url(), &allowed, |url| {
-        parse_url(url, None)
+    // A plain property read: `url` may be shadowed by a non-string on a
+    // response an injected `fetch` made, and a typed getter would trap.
+    let url = prop_str(response, "url");
+    with_allowed(allowed_origins, |allowed| {
+        http::renewal_allowed(sent_token, url.as_deref(), allowed, |url| {
+            parse_url(url, None)
+        })
+    })
+}
+
+/// Runs `f` with the origins that may see the token: the page's own (read
+/// once) and `allowed_origins`.
+fn with_allowed<R>(allowed_origins: &[String], f: impl FnOnce(&Allowed<'_>) -> R) -> R {
+    OWN_ORIGIN.with(|own| {
+        let allowed = Allowed {
+            own: own.get_or_init(super::global::own_origin).as_deref(),
+            listed: allowed_origins,
+        };
+        f(&allowed)
     })
 }
 
@@ -289,11 +298,6 @@ fn parse_url(url: &str, base: Option<&http::Base>) -> Option<http::Parsed> {
         href: text_prop(&parsed, "href"),
         origin: text_prop(&parsed, "origin"),
     })
-}
-
-/// The page's own origin, read once.
-fn own_origin() -> Option<String> {
-    OWN_ORIGIN.with(|own| own.get_or_init(super::global::own_origin).clone())
 }
 
 /// The base URL relative URLs resolve against now (`document.baseURI`,
