@@ -588,44 +588,52 @@ impl<'a> ChallengeParser<'a> {
     }
 
     /// A quoted-string at `pos` (which holds `"`): its unescaped content, or
-    /// `None` when it is unterminated or holds a control character.
+    /// `None` when it is unterminated or holds a control character. Read
+    /// byte by byte: `"` and `\` are ASCII, so every cut falls on a
+    /// character boundary, and bytes beyond ASCII (`obs-text`, including
+    /// the rest of an escaped multi-byte character) are copied as they are.
     fn quoted_string(&mut self) -> Option<Cow<'a, str>> {
-        let content_start = self.pos + 1;
-        let rest = self.text.get(content_start..)?;
+        let start = self.pos + 1;
+        let bytes = self.text.as_bytes();
         let mut unescaped: Option<String> = None;
-        let mut chars = rest.char_indices();
-        while let Some((i, c)) = chars.next() {
+        // Where the run not yet copied into `unescaped` begins.
+        let mut run = start;
+        let mut i = start;
+        loop {
+            let c = *bytes.get(i)?;
             match c {
-                '"' => {
-                    self.pos = content_start + i + 1;
+                b'"' => {
+                    self.pos = i + 1;
+                    let tail = self.text.get(run..i)?;
                     return Some(match unescaped {
-                        Some(s) => Cow::Owned(s),
-                        None => Cow::Borrowed(rest.get(..i)?),
+                        Some(mut s) => {
+                            s.push_str(tail);
+                            Cow::Owned(s)
+                        }
+                        None => Cow::Borrowed(tail),
                     });
                 }
-                '\\' => {
-                    let (_, escaped) = chars.next()?;
-                    if !quoted_char(escaped) && escaped != '"' && escaped != '\\' {
+                b'\\' => {
+                    let escaped = *bytes.get(i + 1)?;
+                    if !quoted_byte(escaped) && escaped != b'"' && escaped != b'\\' {
                         return None;
                     }
                     unescaped
-                        .get_or_insert_with(|| rest.get(..i).unwrap_or("").to_owned())
-                        .push(escaped);
+                        .get_or_insert_with(String::new)
+                        .push_str(self.text.get(run..i)?);
+                    // The escaped byte starts the next run (`\é` keeps all of `é`).
+                    run = i + 1;
+                    i += 2;
                 }
-                c if quoted_char(c) => {
-                    if let Some(s) = unescaped.as_mut() {
-                        s.push(c);
-                    }
-                }
+                c if quoted_byte(c) => i += 1,
                 _ => return None,
             }
         }
-        None
     }
 }
 
 /// `qdtext` (and what a `quoted-pair` may escape, besides `"` and `\`):
-/// HTAB, SP, visible ASCII, and anything beyond ASCII (`obs-text`).
-fn quoted_char(c: char) -> bool {
-    c == '\t' || c == ' ' || (c.is_ascii_graphic() && c != '"' && c != '\\') || !c.is_ascii()
+/// HTAB, SP, visible ASCII, and any byte beyond ASCII (`obs-text`).
+fn quoted_byte(c: u8) -> bool {
+    c == b'\t' || c == b' ' || (c.is_ascii_graphic() && c != b'"' && c != b'\\') || !c.is_ascii()
 }
