@@ -104,7 +104,11 @@ export interface TokenManagerOptions {
   idleTimeoutSeconds?: number;
   /** End the session this many seconds after sign-in, whatever the refreshes (0 = off, default). */
   maxSessionSeconds?: number;
-  /** Response header that carries a renewed access token (e.g. `"X-Renewed-Token"`). Default `null`. */
+  /**
+   * Response header that carries a renewed access token (e.g. `"X-Renewed-Token"`). Read only
+   * when the request carried the token and the response's final URL (after redirects) is on
+   * this origin or in `allowedOrigins`. Default `null`.
+   */
   renewHeader?: string | null;
   /** Coordinate refreshes and logout across tabs of this origin. Default `true`. */
   crossTab?: boolean;
@@ -297,8 +301,9 @@ export interface TokenManager {
   setSession(tokens: TokenSet): void;
   /**
    * `fetch` with `Authorization: Bearer …` for the page's origin and
-   * `allowedOrigins`, one shared refresh on 401, and an exact replay of the
-   * request. Resolves to the real `Response` (of the retry, if there was one).
+   * `allowedOrigins`, one shared refresh on a 401 with a Bearer challenge (or
+   * none), and an exact replay of the request to the URL resolved at the call.
+   * Resolves to the real `Response` (of the retry, if there was one).
    */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   /** Subscribe to an event; returns the function that unsubscribes. */
