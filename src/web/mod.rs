@@ -6,7 +6,8 @@
 //!
 //! - `options`: the options object → `RawConfig` + browser options;
 //! - `error`: `TokenError` and its stable codes;
-//! - `fetch`: request capture, replay and response reading;
+//! - `fetch`: request capture, replay and response reading; `abort`: a
+//!   request's `AbortSignal` while it waits;
 //! - `transport`: refresh transports and failure classification;
 //! - `storage`: memory / `sessionStorage` / `localStorage` with fallback;
 //! - `timer`: the one re-armed timeout; `listen`: RAII DOM listeners;
@@ -19,6 +20,7 @@
 //! const res = await auth.fetch("/api/orders");
 //! ```
 
+mod abort;
 pub(crate) mod drafts;
 mod error;
 mod events;
