@@ -15,7 +15,9 @@
 //!   refresh token included (the channel is same-origin), so every tab can
 //!   refresh next time and each reschedules from them ([`message`]).
 //! - **Memory mode across tabs.** A tab that starts without a session posts
-//!   `hello`; a tab with one answers with `session`.
+//!   `hello`; one tab with a session answers with `session` (elected with a
+//!   Web Lock, [`answer_hello`]), so the traffic grows linearly with the
+//!   tabs. Tokens adopted from a message are never posted again.
 //! - **Logout sync.** A session that ends in one tab (logout, rejection,
 //!   expiry) ends in all of them; each saves its own drafts.
 //! - **Sleep.** Besides the `visibilitychange`/`pageshow`/`online`/`focus`
