@@ -237,135 +237,47 @@ pub fn marked_on(data_draft: &str) -> bool {
     data_draft.trim().eq_ignore_ascii_case("on")
 }
 
-/// Words that mark a field as secret wherever they stand as a whole word of
-/// its `name` or `id` (see [`name_words`]). A trailing plural `s` is
-/// accepted (`pins`, `tokens`). Compiled from what password managers and
+/// Words (separated by spaces: one string instead of a table of string
+/// slices keeps the wasm smaller) that mark a field as secret wherever they
+/// stand as a whole word of its `name` or `id` (see [`name_words`]). A
+/// trailing plural `s` is accepted (`pins`, `tokens`). Compiled from what password managers and
 /// browser autofill treat as sensitive (Chromium's password-manager and
 /// autofill field regexes for passwords, one-time codes, card security
 /// codes and social security numbers; the card, IBAN and password field
 /// hints of 1Password and Bitwarden), cut to whole words so that `spinner`,
 /// `opinion`, `shipping` or `pinned` do not match.
-pub const SENSITIVE_WORDS: &[&str] = &[
+pub const SENSITIVE_WORDS: &str = concat!(
     // passwords and PINs
-    "password",
-    "passwd",
-    "pwd",
-    "pw",
-    "pass",
-    "passcode",
-    "passphrase",
-    "pin",
-    "secret",
-    "kennwort",
-    "passwort",
-    "wachtwoord",
-    "contrasena",
-    "contraseña",
-    "senha",
-    "mdp",
+    "password passwd pwd pw pass passcode passphrase pin secret kennwort passwort wachtwoord contrasena contraseña senha mdp ",
     // one-time codes and second factors
-    "otp",
-    "totp",
-    "hotp",
-    "otc",
-    "mfa",
-    "2fa",
-    "tfa",
-    "onetimecode",
-    "onetimepassword",
-    "onetimepin",
+    "otp totp hotp otc mfa 2fa tfa onetimecode onetimepassword onetimepin ",
     // tokens and keys
-    "token",
-    "apikey",
-    "secretkey",
-    "privatekey",
-    "credential",
+    "token apikey secretkey privatekey credential ",
     // payment cards
-    "cvv",
-    "cvv2",
-    "cvc",
-    "cvc2",
-    "csc",
-    "cvn",
-    "cvd",
-    "ccv",
-    "ccnum",
-    "ccnumber",
-    "cardnumber",
-    "cardnum",
-    "cardno",
-    "creditcard",
-    "ccno",
-    "pan",
+    "cvv cvv2 cvc cvc2 csc cvn cvd ccv ccnum ccnumber cardnumber cardnum cardno creditcard ccno pan ",
     // bank accounts
-    "iban",
+    "iban ",
     // national and tax identifiers
-    "ssn",
-    "sin",
-    "nino",
-    "tin",
-    "itin",
-    "taxid",
-    "vatid",
-];
+    "ssn sin nino tin itin taxid vatid",
+);
 
 /// Two consecutive words that together mark a field as secret
-/// (`card_number`, `securityCode`, `one-time-code`, `api_key`, …).
-pub const SENSITIVE_PAIRS: &[(&str, &str)] = &[
-    ("card", "number"),
-    ("card", "num"),
-    ("card", "no"),
-    ("cc", "number"),
-    ("cc", "num"),
-    ("cc", "no"),
-    ("credit", "card"),
-    ("debit", "card"),
-    ("card", "code"),
-    ("card", "pin"),
-    ("card", "verification"),
-    ("security", "code"),
-    ("security", "number"),
-    ("verification", "code"),
-    ("verify", "code"),
-    ("confirmation", "code"),
-    ("auth", "code"),
-    ("login", "code"),
-    ("sms", "code"),
-    ("email", "code"),
-    ("access", "code"),
-    ("recovery", "code"),
-    ("backup", "code"),
-    ("one", "time"),
-    ("api", "key"),
-    ("private", "key"),
-    ("secret", "key"),
-    ("access", "key"),
-    ("client", "secret"),
-    ("social", "security"),
-    ("tax", "id"),
-    ("tax", "number"),
-    ("tax", "no"),
-    ("vat", "id"),
-    ("account", "number"),
-    ("routing", "number"),
-    ("sort", "code"),
-    ("de", "passe"),
-];
+/// (`card_number`, `securityCode`, `one-time-code`, `api_key`, …): pairs
+/// separated by `,`, the two words of a pair by a space.
+pub const SENSITIVE_PAIRS: &str = concat!(
+    "card number,card num,card no,cc number,cc num,cc no,credit card,debit card,",
+    "card code,card pin,card verification,security code,security number,",
+    "verification code,verify code,confirmation code,auth code,login code,sms code,",
+    "email code,access code,recovery code,backup code,one time,api key,private key,",
+    "secret key,access key,client secret,social security,tax id,tax number,tax no,",
+    "vat id,account number,routing number,sort code,de passe",
+);
 
-/// Stems that mark a field as secret even inside a longer word
-/// (`userpassword`, `newpasswd`): long and unambiguous enough that no
-/// ordinary word contains them.
-pub const SENSITIVE_STEMS: &[&str] = &[
-    "password",
-    "passwd",
-    "passwort",
-    "passcode",
-    "passphrase",
-    "creditcard",
-    "cardnumber",
-    "ccnumber",
-    "motdepasse",
-];
+/// Stems (separated by spaces) that mark a field as secret even inside a
+/// longer word (`userpassword`, `newpasswd`): long and unambiguous enough
+/// that no ordinary word contains them.
+pub const SENSITIVE_STEMS: &str =
+    "password passwd passwort passcode passphrase creditcard cardnumber ccnumber motdepasse";
 
 /// Splits a field `name`/`id` into lower-case words: at every ASCII
 /// character that is not a letter or a digit (`card_cvv`, `pin-code`,
@@ -418,9 +330,13 @@ pub fn sensitive_name(name: &str) -> bool {
     let word_hit = |w: &str| {
         let singular = w.strip_suffix('s').filter(|s| s.len() >= 2);
         SENSITIVE_WORDS
-            .iter()
-            .any(|s| *s == w || singular == Some(*s))
-            || SENSITIVE_STEMS.iter().any(|s| w.contains(s))
+            .split(' ')
+            .any(|s| s == w || singular == Some(s))
+            || SENSITIVE_STEMS.split(' ').any(|s| {
+                // A byte-window search: `str::contains` would link the
+                // two-way string searcher into the wasm.
+                w.as_bytes().windows(s.len()).any(|win| win == s.as_bytes())
+            })
     };
     if words.iter().any(|w| word_hit(w)) {
         return true;
@@ -430,8 +346,9 @@ pub fn sensitive_name(name: &str) -> bool {
             let (a, b) = (a.as_str(), b.as_str());
             let singular = b.strip_suffix('s').filter(|s| s.len() >= 2);
             SENSITIVE_PAIRS
-                .iter()
-                .any(|&(x, y)| x == a && (y == b || singular == Some(y)))
+                .split(',')
+                .filter_map(|pair| pair.split_once(' '))
+                .any(|(x, y)| x == a && (y == b || singular == Some(y)))
         }
         _ => false,
     })

@@ -47,6 +47,14 @@ use super::super::global::{
     global_get, local_storage, now_ms, object, promise_with_resolvers, prop,
 };
 
+#[wasm_bindgen]
+extern "C" {
+    /// A promise, for `.catch(f)` with a plain function.
+    type Catchable;
+    #[wasm_bindgen(method, catch, js_name = catch)]
+    fn catch_with(this: &Catchable, on_rejected: &Function) -> Result<JsValue, JsValue>;
+}
+
 /// How long a lease writer waits before reading its lease back.
 pub(crate) const LEASE_SETTLE_MS: u32 = 40;
 
@@ -249,7 +257,9 @@ pub(crate) async fn claim(name: &str, hold_ms: u32) -> bool {
         return true;
     };
     let (decided, decide, _) = promise_with_resolvers();
-    let callback = Closure::once_into_js(move |lock: JsValue| -> JsValue {
+    let on_refusal = decide.clone();
+    // The same closure shape as `web_lock`'s (no new glue in the wasm).
+    let callback = Closure::<dyn FnMut(JsValue) -> JsValue>::new(move |lock: JsValue| {
         let got = !lock.is_null() && !lock.is_undefined();
         let _ = decide.call1(&JsValue::UNDEFINED, &JsValue::from_bool(got));
         if !got {
@@ -257,21 +267,27 @@ pub(crate) async fn claim(name: &str, hold_ms: u32) -> bool {
         }
         // Held until this promise resolves.
         let (hold, release, _) = promise_with_resolvers();
-        let timeout = Timeout::new(hold_ms, move || {
+        Timeout::new(hold_ms, move || {
             let _ = release.call0(&JsValue::UNDEFINED);
-        });
-        timeout.forget();
+        })
+        .forget();
         hold.into()
-    });
+    })
+    .into_js_value();
     let options = object(&[
         ("mode", JsValue::from_str("exclusive")),
         ("ifAvailable", JsValue::TRUE),
     ]);
-    if request
-        .call3(&locks, &JsValue::from_str(name), &options, &callback)
-        .is_err()
-    {
+    let Ok(requested) = request.call3(&locks, &JsValue::from_str(name), &options, &callback) else {
         return true;
+    };
+    // A request the browser refuses (an opaque origin's `SecurityError`)
+    // rejects without calling back: settle `decided` with the error, which
+    // counts as "answer" below, as without the Locks API.
+    if requested.is_instance_of::<Promise>() {
+        let _ = requested
+            .unchecked_ref::<Catchable>()
+            .catch_with(&on_refusal);
     }
     JsFuture::from(decided)
         .await
