@@ -59,12 +59,13 @@ export async function createTokenManager(options) {
 }
 
 /**
- * Decodes a JWT's payload (no signature check). Needs the wasm module: call
- * after `await init()` or `await createTokenManager(…)`.
+ * Decodes a JWT's payload — or its header with `{ header: true }` — without
+ * checking the signature or the claims. Needs the wasm module: call after
+ * `await init()` or `await createTokenManager(…)`.
  */
-export function decodeJwt(token) {
+export function decodeJwt(token, options) {
   ensureInitialized();
-  return wasmDecodeJwt(token);
+  return wasmDecodeJwt(token, options);
 }
 
 /**

@@ -1,0 +1,168 @@
+//! Request-level control: the per-request `init.tokenwarden` member and the
+//! app's `shouldRefresh(response)` verdict. Both only carry facts to the
+//! core (`RequestStarted { refresh }`, `Response { should_refresh }`); the
+//! rules are in `core::session`.
+//!
+//! - `auth.fetch(input, { ...init, tokenwarden: { auth: false } })`: no
+//!   token, no refresh handling; `{ refresh: false }`: the token as usual,
+//!   but no refresh handling (never queued, a 401 delivered as it is). The
+//!   member is read once and removed from the copy of `init` that is sent,
+//!   so an injected `fetch` never sees it (a `Request` built from `init`
+//!   ignores it anyway). With a `Request` input, the member travels in the
+//!   `init` beside it — what ky (its unknown options), ofetch and axios's
+//!   fetch adapter (`fetchOptions`) pass to a custom `fetch`.
+//! - `shouldRefresh(response)`: called with a *clone* of each response to a
+//!   request that carried the token and takes part in refresh handling, so
+//!   it may read the body; the caller's response is untouched. `true` /
+//!   `false` (or a promise of one) is the verdict; anything else leaves the
+//!   built-in rule in force; a throw or a rejection delivers the response as
+//!   it is and emits an `error` event `should_refresh_failed`.
+
+use std::rc::Rc;
+
+use js_sys::{Function, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::Response;
+
+use super::events;
+use super::global::set;
+use super::manager::{feed, with, Shared};
+use crate::core::Input;
+
+#[wasm_bindgen]
+extern "C" {
+    /// An `init` object, read through a typed getter (no property name
+    /// crosses the wasm boundary per request).
+    #[wasm_bindgen(extends = Object)]
+    type ControlInit;
+    #[wasm_bindgen(method, getter, catch)]
+    fn tokenwarden(this: &ControlInit) -> Result<JsValue, JsValue>;
+
+    /// The `{ auth, refresh }` switches.
+    type Switches;
+    #[wasm_bindgen(method, getter, catch)]
+    fn auth(this: &Switches) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, getter, catch)]
+    fn refresh(this: &Switches) -> Result<JsValue, JsValue>;
+}
+
+/// The member's name, for removing it from the copy of `init`.
+const MEMBER: &str = "tokenwarden";
+
+/// What a request asked for (both `true` unless it opted out).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Control {
+    /// May carry the token (still only to an origin that may see it).
+    pub auth: bool,
+    /// Takes part in refresh handling (`false` whenever `auth` is).
+    pub refresh: bool,
+}
+
+impl Control {
+    const DEFAULT: Control = Control {
+        auth: true,
+        refresh: true,
+    };
+}
+
+/// Reads `init.tokenwarden` and returns the switches with the `init` to
+/// capture: the caller's own when it has no such member (the common case
+/// costs one property read), else a shallow copy without it. A bad member
+/// is a `TypeError`, as `fetch` gives for a bad `init`.
+pub(crate) fn take(init: &JsValue) -> Result<(Control, JsValue), JsValue> {
+    if !init.is_object() {
+        return Ok((Control::DEFAULT, init.clone()));
+    }
+    let member = init.unchecked_ref::<ControlInit>().tokenwarden()?;
+    if member.is_undefined() {
+        return Ok((Control::DEFAULT, init.clone()));
+    }
+    let control = parse(&member)?;
+    let proto = Object::get_prototype_of(init);
+    let plain = proto.is_null() || proto == Object::get_prototype_of(&Object::new());
+    if !plain {
+        // Becomes a `Request` (which ignores unknown members); nothing to strip.
+        return Ok((control, init.clone()));
+    }
+    let copy = Object::assign(&Object::new(), init.unchecked_ref());
+    Reflect::delete_property(&copy, &JsValue::from_str(MEMBER))?;
+    Ok((control, copy.into()))
+}
+
+fn parse(member: &JsValue) -> Result<Control, JsValue> {
+    if !member.is_object() {
+        return Err(bad(
+            "must be an object like { auth: false } or { refresh: false }",
+        ));
+    }
+    for key in Object::keys(member.unchecked_ref::<Object>()).iter() {
+        if !matches!(key.as_string().as_deref(), Some("auth" | "refresh")) {
+            return Err(bad("has a member other than auth and refresh"));
+        }
+    }
+    let switches = member.unchecked_ref::<Switches>();
+    let flag = |value: JsValue| match value.as_bool() {
+        Some(b) => Ok(b),
+        None if value.is_undefined() => Ok(true),
+        None => Err(bad("auth and refresh must be booleans")),
+    };
+    let auth = flag(switches.auth()?)?;
+    let refresh = flag(switches.refresh()?)?;
+    Ok(Control {
+        auth,
+        refresh: auth && refresh,
+    })
+}
+
+fn bad(why: &str) -> JsValue {
+    let mut text = String::from("init.tokenwarden ");
+    text.push_str(why);
+    js_sys::TypeError::new(&text).into()
+}
+
+/// Asks `callback` about `response` (a clone of it) and feeds the core the
+/// response with the verdict: at once when the answer is synchronous, when
+/// the promise settles otherwise.
+pub(crate) fn ask_then_feed(
+    rc: &Shared,
+    callback: &Function,
+    response: &Response,
+    input: impl FnOnce(Option<bool>) -> Input + 'static,
+) {
+    let answer = response
+        .clone()
+        .and_then(|copy| callback.call1(&JsValue::UNDEFINED, &copy));
+    let answer = match answer {
+        Ok(value) if is_thenable(&value) => value,
+        Ok(value) => return feed(rc, input(value.as_bool())),
+        Err(thrown) => return failed(rc, thrown, input),
+    };
+    let weak = Rc::downgrade(rc);
+    wasm_bindgen_futures::spawn_local(async move {
+        let settled = wasm_bindgen_futures::JsFuture::from(Promise::resolve(&answer)).await;
+        let Some(rc) = weak.upgrade() else { return };
+        match settled {
+            Ok(value) => feed(&rc, input(value.as_bool())),
+            Err(thrown) => failed(&rc, thrown, input),
+        }
+    });
+}
+
+fn is_thenable(value: &JsValue) -> bool {
+    (value.is_object() || value.is_function())
+        && Reflect::get(value, &JsValue::from_str("then")).is_ok_and(|t| t.is_function())
+}
+
+/// The callback threw or rejected: the response goes to the caller as it
+/// is, and an `error` event says why (`error.cause` is what was thrown).
+fn failed(rc: &Shared, thrown: JsValue, input: impl FnOnce(Option<bool>) -> Input) {
+    feed(rc, input(Some(false)));
+    let code = "should_refresh_failed";
+    let payload = events::error_payload(code, events::error_message(code));
+    if let Ok(error) = Reflect::get(&payload, &JsValue::from_str("error")) {
+        set(&error, "cause", &thrown);
+    }
+    let targets = with(rc, |inner| inner.emitter.targets("error")).unwrap_or_default();
+    events::call_all(&targets, &payload);
+}
