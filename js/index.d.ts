@@ -345,7 +345,7 @@ export interface TokenManager {
   readonly expiresAt: number | null;
   /** When the next proactive refresh is planned (epoch ms), or `null`. */
   readonly refreshAt: number | null;
-  /** The access token's payload, or `null`. */
+  /** The access token's payload (as `decodeJwt` reads it), or `null` (opaque token, signed out). */
   readonly claims: Record<string, unknown> | null;
   /** The storage in effect (`"memory"` after a storage failure), or `null` once disposed. */
   readonly storage: "memory" | "session" | "local" | null;

@@ -961,12 +961,19 @@ pub(crate) fn refresh_at(rc: &Shared) -> Option<f64> {
 
 /// `auth.claims`: the access token's payload object, or `null`.
 pub(crate) fn claims(rc: &Shared) -> JsValue {
-    // The payload JSON the session kept when the token arrived (no decode).
+    // The payload JSON the session kept when the token arrived (no decode);
+    // for a JWT whose claims the session does not use (an `exp` in
+    // milliseconds, a numeric `sub`), the payload as `decodeJwt` reads it.
     with(rc, |inner| {
-        inner
-            .session
-            .payload_json()
-            .and_then(|json| JSON::parse(json).ok())
+        let session = &inner.session;
+        let decoded = match session.payload_json() {
+            Some(json) => Some(std::borrow::Cow::Borrowed(json)),
+            None => session
+                .access_token()
+                .and_then(|t| crate::core::decode_part(t, crate::core::Part::Payload).ok())
+                .map(std::borrow::Cow::Owned),
+        };
+        decoded.and_then(|json| JSON::parse(&json).ok())
     })
     .flatten()
     .unwrap_or(JsValue::NULL)
