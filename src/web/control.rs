@@ -91,35 +91,33 @@ pub(crate) fn take(init: &JsValue) -> Result<(Control, JsValue), JsValue> {
 }
 
 fn parse(member: &JsValue) -> Result<Control, JsValue> {
+    let bad = || js_sys::TypeError::new(BAD_MEMBER).into();
     if !member.is_object() {
-        return Err(bad(
-            "must be an object like { auth: false } or { refresh: false }",
-        ));
-    }
-    for key in Object::keys(member.unchecked_ref::<Object>()).iter() {
-        if !matches!(key.as_string().as_deref(), Some("auth" | "refresh")) {
-            return Err(bad("has a member other than auth and refresh"));
-        }
+        return Err(bad());
     }
     let switches = member.unchecked_ref::<Switches>();
+    let (auth, refresh) = (switches.auth()?, switches.refresh()?);
+    // Every own member must be one of the two (a typo is an error, not a
+    // silent opt-in): count them instead of comparing names.
+    let given = u32::from(!auth.is_undefined()) + u32::from(!refresh.is_undefined());
+    if Object::keys(member.unchecked_ref::<Object>()).length() != given {
+        return Err(bad());
+    }
     let flag = |value: JsValue| match value.as_bool() {
         Some(b) => Ok(b),
         None if value.is_undefined() => Ok(true),
-        None => Err(bad("auth and refresh must be booleans")),
+        None => Err(bad()),
     };
-    let auth = flag(switches.auth()?)?;
-    let refresh = flag(switches.refresh()?)?;
+    let auth = flag(auth)?;
+    let refresh = flag(refresh)?;
     Ok(Control {
         auth,
         refresh: auth && refresh,
     })
 }
 
-fn bad(why: &str) -> JsValue {
-    let mut text = String::from("init.tokenwarden ");
-    text.push_str(why);
-    js_sys::TypeError::new(&text).into()
-}
+/// The `TypeError` message for a bad `init.tokenwarden`.
+const BAD_MEMBER: &str = "init.tokenwarden must be { auth?: boolean, refresh?: boolean }";
 
 /// Asks `callback` about `response` (a clone of it) and feeds the core the
 /// response with the verdict: at once when the answer is synchronous, when
@@ -134,8 +132,11 @@ pub(crate) fn ask_then_feed(
         .clone()
         .and_then(|copy| callback.call1(&JsValue::UNDEFINED, &copy));
     let answer = match answer {
-        Ok(value) if is_thenable(&value) => value,
-        Ok(value) => return feed(rc, input(value.as_bool())),
+        Ok(value) if value.is_undefined() || value.as_bool().is_some() => {
+            return feed(rc, input(value.as_bool()))
+        }
+        // A promise (or any other value, which resolves to itself).
+        Ok(value) => value,
         Err(thrown) => return failed(rc, thrown, input),
     };
     let weak = Rc::downgrade(rc);
@@ -147,11 +148,6 @@ pub(crate) fn ask_then_feed(
             Err(thrown) => failed(&rc, thrown, input),
         }
     });
-}
-
-fn is_thenable(value: &JsValue) -> bool {
-    (value.is_object() || value.is_function())
-        && Reflect::get(value, &JsValue::from_str("then")).is_ok_and(|t| t.is_function())
 }
 
 /// The callback threw or rejected: the response goes to the caller as it
