@@ -482,14 +482,16 @@ fn on_response(rc: &Shared, id: RequestId, response: Response) {
             (Some(name), true) => fetch::header(&response, name).filter(|t| !t.is_empty()),
             _ => None,
         };
-        let ask = inner
-            .options
-            .should_refresh
-            .clone()
-            .filter(|_| pending.refresh && pending.carried);
-        let handle: Response = JsValue::clone(&response).unchecked_into();
+        // `shouldRefresh` is asked about responses to requests that carried
+        // the token and take part in refresh handling.
+        let ask = match &inner.options.should_refresh {
+            Some(f) if pending.refresh && pending.carried => {
+                Some((f.clone(), JsValue::clone(&response).unchecked_into()))
+            }
+            _ => None,
+        };
         pending.response = Some(response);
-        Some((renewed, ask.map(|f| (f, handle))))
+        Some((renewed, ask))
     })
     .flatten();
     if let Some((renewed_token, ask)) = known {
