@@ -318,7 +318,7 @@ export interface RequestControl {
 
 /** `auth.fetch`'s `init`: a `RequestInit` plus {@link RequestControl}. */
 export interface TokenwardenRequestInit extends RequestInit {
-  tokenwarden?: RequestControl;
+  tokenwarden?: RequestControl | null;
 }
 
 /** A token manager; create it with {@link createTokenManager}. */

@@ -381,13 +381,17 @@ async fn a_request_input_opts_out_through_the_init_beside_it_and_the_member_neve
         &JsValue::from_str("/api/r3"),
         &common::obj(r#"{"tokenwarden":{}}"#),
     ));
+    list.push(&Array::of2(
+        &JsValue::from_str("/api/r4"),
+        &common::obj(r#"{"tokenwarden":null}"#),
+    ));
     let results = run(&s, &list).await;
     assert!(
         results.iter().all(|r| r.0 == 401 || r.0 == 200),
         "{results:?}"
     );
     let seen: Vec<JsValue> = s.api.seen().iter().collect();
-    assert_eq!(seen.len(), 3);
+    assert_eq!(seen.len(), 4);
     for entry in &seen {
         let keys: Array = get(entry, "initKeys").unchecked_into();
         assert!(

@@ -5,10 +5,11 @@
 //!
 //! - `auth.fetch(input, { ...init, tokenwarden: { auth: false } })`: no
 //!   token, no refresh handling; `{ refresh: false }`: the token as usual,
-//!   but no refresh handling (never queued, a 401 delivered as it is). The
-//!   member is read once and removed from the copy of `init` that is sent,
-//!   so an injected `fetch` never sees it (a `Request` built from `init`
-//!   ignores it anyway). With a `Request` input, the member travels in the
+//!   but no refresh handling (never queued, a 401 delivered as it is);
+//!   `null` is the same as absent. When present, the member is removed from
+//!   a shallow copy of a plain `init`, which is what gets captured, so an
+//!   injected `fetch` never sees it (a `Request` built from any other
+//!   `init` ignores it anyway). With a `Request` input, the member travels in the
 //!   `init` beside it — what ky (its unknown options), ofetch and axios's
 //!   fetch adapter (`fetchOptions`) pass to a custom `fetch`.
 //! - `shouldRefresh(response)`: called with a *clone* of each response to a
@@ -78,7 +79,12 @@ pub(crate) fn take(init: &JsValue) -> Result<(Control, JsValue), JsValue> {
     if member.is_undefined() {
         return Ok((Control::DEFAULT, init.clone()));
     }
-    let control = parse(&member)?;
+    // `null` reads as absent (`{ tokenwarden: cond ? { auth: false } : null }`).
+    let control = if member.is_null() {
+        Control::DEFAULT
+    } else {
+        parse(&member)?
+    };
     let proto = Object::get_prototype_of(init);
     let plain = proto.is_null() || proto == Object::get_prototype_of(&Object::new());
     if !plain {

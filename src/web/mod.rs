@@ -7,6 +7,7 @@
 //! - `options`: the options object → `RawConfig` + browser options;
 //! - `error`: `TokenError` and its stable codes;
 //! - `fetch`: request capture, replay and response reading;
+//! - `control`: per-request `init.tokenwarden` and `shouldRefresh(response)`;
 //! - `transport`: refresh transports and failure classification;
 //! - `storage`: memory / `sessionStorage` / `localStorage` with fallback;
 //! - `timer`: the one re-armed timeout; `listen`: RAII DOM listeners;
