@@ -336,3 +336,158 @@ proptest! {
         prop_assert_eq!(h.s.queued_len(), 0);
     }
 }
+
+// ----- random interleavings ---------------------------------------------
+
+#[derive(Clone, Debug)]
+enum Op {
+    /// A request: `mode` 0 = tracked, 1 = `refresh: false`, 2 = `auth: false`.
+    Start {
+        mode: u8,
+    },
+    /// The oldest request in flight answers `status` with this verdict.
+    Respond {
+        pick: usize,
+        status: u16,
+        verdict: Option<bool>,
+    },
+    RefreshOk,
+    RefreshFails {
+        rejected: bool,
+    },
+    /// Time passes (timers: backoff, queue timeouts, expiry).
+    Advance {
+        ms: u64,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0u8..3).prop_map(|mode| Op::Start { mode }),
+        4 => (any::<usize>(), prop_oneof![Just(200u16), Just(401), Just(419), Just(400), Just(403)],
+              proptest::option::of(any::<bool>()))
+            .prop_map(|(pick, status, verdict)| Op::Respond { pick, status, verdict }),
+        2 => Just(Op::RefreshOk),
+        1 => any::<bool>().prop_map(|rejected| Op::RefreshFails { rejected }),
+        1 => (1u64..40_000).prop_map(|ms| Op::Advance { ms }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    /// Whatever the order of requests (tracked or opted out), responses with
+    /// any verdict, refresh outcomes and time:
+    /// - at most one refresh is in flight, and a refresh only starts when
+    ///   none is;
+    /// - an opted-out request is sent at once (with the token for
+    ///   `refresh: false` when signed in, never for `auth: false`), never
+    ///   queued, and its response is delivered at once;
+    /// - every request ends exactly once (delivered or rejected), and none
+    ///   is left once the queue has drained.
+    #[test]
+    fn opted_out_requests_and_verdicts_keep_the_invariants(ops in proptest::collection::vec(op(), 1..80)) {
+        let (mut h, _) = H::signed_in();
+        let mut next_id = 0u64;
+        let mut modes = std::collections::HashMap::new();
+        let mut in_flight: Vec<u64> = Vec::new(); // sent, awaiting a response
+        let mut ended = std::collections::HashSet::new();
+        let mut running: Option<u64> = None;
+        let mut n = 10;
+        for op in ops {
+            let out = match op {
+                Op::Start { mode } => {
+                    let id = next_id;
+                    next_id += 1;
+                    modes.insert(id, mode);
+                    let signed_in = h.s.access_token().map(str::to_owned);
+                    let out = h.start(id, mode != 2, mode == 0);
+                    if mode != 0 {
+                        let expected = Output::Send {
+                            id,
+                            token: if mode == 1 { signed_in.as_deref().map(Rc::from) } else { None },
+                        };
+                        prop_assert_eq!(&out, &vec![expected]);
+                    }
+                    out
+                }
+                Op::Respond { pick, status, verdict } => {
+                    if in_flight.is_empty() {
+                        continue;
+                    }
+                    let id = in_flight.remove(pick % in_flight.len());
+                    let out = h.respond(id, status, verdict);
+                    if modes.get(&id) != Some(&0) {
+                        prop_assert_eq!(&out, &vec![Output::Deliver { id }]);
+                    }
+                    out
+                }
+                Op::RefreshOk => match running {
+                    Some(attempt) => {
+                        n += 1;
+                        h.refreshed(attempt, n).0
+                    }
+                    None => continue,
+                },
+                Op::RefreshFails { rejected } => match running {
+                    Some(attempt) => {
+                        let failure = if rejected {
+                            tokenwarden::core::RefreshFailure::Rejected { status: 400, error: None }
+                        } else {
+                            tokenwarden::core::RefreshFailure::Transient {
+                                status: 503,
+                                retry_after_ms: None,
+                                detail: Rc::from("down"),
+                            }
+                        };
+                        h.step(Input::RefreshFailed { attempt, failure })
+                    }
+                    None => continue,
+                },
+                Op::Advance { ms } => {
+                    h.now += ms;
+                    h.step(Input::TimerFired)
+                }
+            };
+            for o in &out {
+                match o {
+                    Output::StartRefresh { attempt, .. } => {
+                        prop_assert!(running.is_none() || h.s.refresh_attempt() == Some(*attempt),
+                            "a second refresh while one runs");
+                        running = Some(*attempt);
+                    }
+                    Output::Send { id, .. } => {
+                        prop_assert!(!ended.contains(id), "request {} sent after it ended", id);
+                        if !in_flight.contains(id) {
+                            in_flight.push(*id);
+                        }
+                    }
+                    Output::Deliver { id } | Output::Reject { id, .. } => {
+                        prop_assert!(ended.insert(*id), "request {} ended twice", id);
+                        in_flight.retain(|x| x != id);
+                    }
+                    _ => {}
+                }
+            }
+            if h.s.refresh_attempt().is_none() {
+                running = None;
+            }
+        }
+        // Drain: answer everything in flight with 200, let the queue time out.
+        while let Some(id) = in_flight.pop() {
+            for o in h.respond(id, 200, Some(false)) {
+                if let Output::Deliver { id } | Output::Reject { id, .. } = o {
+                    prop_assert!(ended.insert(id));
+                }
+            }
+        }
+        h.now += 3_600_000;
+        for o in h.step(Input::TimerFired) {
+            if let Output::Deliver { id } | Output::Reject { id, .. } = o {
+                prop_assert!(ended.insert(id));
+            }
+        }
+        prop_assert_eq!(h.s.queued_len(), 0);
+        prop_assert_eq!(ended.len() as u64, next_id, "every request ended exactly once");
+    }
+}
