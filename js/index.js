@@ -103,8 +103,9 @@ async function fetchWasm(url, isDefault) {
   // without the wasm (vitejs/vite#8427) and answers index.html for it; the
   // package itself is still served from node_modules/tokenwarden/dist/.
   // (A string, not new URL(…, import.meta.url): bundlers must not see it.)
-  const deps = isDefault ? /^(.*\/node_modules\/)\.vite\/deps(?:_temp_[^/]*)?\/[^/?#]*(?:[?#].*)?$/.exec(import.meta.url) : null;
-  const vite = deps ? `${deps[1]}tokenwarden/dist/${WASM_FILE}` : null;
+  // (cacheDir: <root>/node_modules/.vite, or <root>/.vite without a package.json.)
+  const deps = isDefault ? /^(.*?\/)(?:node_modules\/)?\.vite\/deps(?:_temp_[^/]*)?\/[^/?#]*(?:[?#].*)?$/.exec(import.meta.url) : null;
+  const vite = deps ? `${deps[1]}node_modules/tokenwarden/dist/${WASM_FILE}` : null;
   try {
     return await checkResponse(response, String(url), vite);
   } catch (e) {
