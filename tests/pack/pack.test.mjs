@@ -15,7 +15,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve, dirname } from "node:path";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -126,6 +126,10 @@ describe("packaging: plain page, Vite 7, webpack 5", { skip }, () => {
     const run = await load("/out-vite/index.html");
     assert.equal(run.result?.label, "vite");
     assertWorks(run, "vite");
+    // index.html's <link rel="preload"> now names the hashed asset, and init() reused it.
+    const html = readFileSync(join(work, "out-vite", "index.html"), "utf8");
+    assert.match(html, /<link rel="preload" href="\.\/assets\/tokenwarden_bg-[\w-]+\.wasm" as="fetch" type="application\/wasm" crossorigin>/);
+    assert.equal(run.wasm.length, 1, `the wasm was downloaded once: ${JSON.stringify(run.wasm)}`);
   });
 
   // Vite's dev server pre-bundles dependencies into node_modules/.vite/deps/
