@@ -209,8 +209,8 @@ describe("environment errors", { skip }, () => {
       assert.equal(e?.tokenError, true, JSON.stringify(e));
       assert.equal(e.code, "wasm_not_found");
       assert.match(e.message, /tokenwarden_bg\.wasm/);
-      assert.match(e.message, reply.status === 200 ? /text\/html instead of wasm/ : /HTTP 404/);
-      assert.match(e.message, /serve tokenwarden_bg\.wasm next to|init\(url\)/);
+      assert.match(e.message, reply.status === 200 ? /answered text\/html, not wasm/ : /answered HTTP 404/);
+      assert.match(e.message, /Serve tokenwarden_bg\.wasm next to tokenwarden's index\.js, or pass its URL to init\(url\)/);
       // The load can be retried once the file is there.
       await page.unroute("**/dist/tokenwarden_bg.wasm");
       assert.equal(await page.evaluate(() => window.t.tw.init().then(() => "ok", (e) => e.code)), "ok");
