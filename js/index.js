@@ -143,16 +143,19 @@ function loadError(e, url) {
 
 /** An instance record with its own copy of the glue (not loaded yet). */
 function fresh() {
-  const inst = { glue: null, dead: false, cause: null, managers: new Set() };
+  const inst = { glue: null, dead: false, cause: null, calls: 0, managers: new Set() };
   inst.glue = createGlue((exports) => guard(inst, exports));
   return inst;
 }
 
 /**
  * The glue's view of an instance's exports: each function is wrapped so that
- * a trap kills the instance (and is thrown as `TokenError` code `internal`),
- * and a dead instance is never entered again (calls return `undefined`:
- * timers, listeners and finalizers of a dead instance do nothing).
+ * a trap kills the instance, and a dead instance is never entered again
+ * (calls return `undefined`: timers, listeners and finalizers of a dead
+ * instance do nothing). A trap inside one of our calls (`enter`) is thrown
+ * as `TokenError` code `internal`; one in a callback from the browser (a
+ * timer, a listener, a promise reaction) is not thrown into the browser: the
+ * `error` events and the rejected requests already say it.
  */
 function guard(inst, exports) {
   const out = {};
@@ -163,12 +166,31 @@ function guard(inst, exports) {
       try {
         return f.apply(undefined, arguments);
       } catch (e) {
-        if (e instanceof WebAssembly.RuntimeError) throw kill(inst, e);
-        throw e;
+        if (!(e instanceof WebAssembly.RuntimeError)) throw e;
+        const error = kill(inst, e);
+        if (inst.calls > 0) throw error;
+        return undefined;
       }
     };
   }
   return out;
+}
+
+/**
+ * Runs `call` (a call into `inst`'s glue) as one of ours: a trap in it, even
+ * in a callback it ran synchronously, ends in `dead()` being thrown.
+ */
+function enter(inst, call, dead) {
+  if (inst.dead) throw dead();
+  inst.calls++;
+  let value;
+  try {
+    value = call();
+  } finally {
+    inst.calls--;
+  }
+  if (inst.dead) throw dead();
+  return value;
 }
 
 function internalError(cause) {
@@ -215,7 +237,7 @@ function kill(inst, cause) {
 
 /** The live instance for decodeJwt/returnTo; after a trap, a fresh one from the compiled module. */
 function live() {
-  if (current) return current.glue;
+  if (current) return current;
   if (compiled && !ready) {
     const inst = fresh();
     try {
@@ -226,7 +248,7 @@ function live() {
     inst.glue.__setErrorClass(TokenError);
     current = inst;
     ready = Promise.resolve(inst);
-    return inst.glue;
+    return inst;
   }
   throw new TokenError("not_initialized", "tokenwarden is not initialised yet: await init() or createTokenManager() first");
 }
@@ -260,43 +282,40 @@ function wrap(inst, m) {
   inst.managers.add(ref);
   forget?.register(rec, { set: inst.managers, ref });
   const deadError = () => (rec.disposed ? new TokenError("disposed", "the token manager was disposed") : internalError(inst.cause));
-  const check = () => {
-    if (inst.dead) throw deadError();
-  };
-  const promised = (call) => {
-    if (inst.dead) return Promise.reject(deadError());
+  const call = (f) => enter(inst, f, deadError);
+  const promised = (f) => {
     let p;
     try {
-      p = call();
+      p = call(f);
     } catch (e) {
       return Promise.reject(e);
     }
     return track(rec, p);
   };
-  const read = (get) => (inst.dead ? null : (get() ?? null));
+  const read = (get) => (inst.dead ? null : (call(get) ?? null));
   const drafts = Object.freeze({
-    list: () => (check(), m.draftsList()),
-    restore: (key) => (check(), m.draftsRestore(key)),
-    discard: (target) => (check(), m.draftsDiscard(target)),
+    list: () => call(() => m.draftsList()),
+    restore: (key) => call(() => m.draftsRestore(key)),
+    discard: (target) => call(() => m.draftsDiscard(target)),
   });
   return {
+    // Inlined `promised` (no closure per request).
     fetch(input, init) {
       if (inst.dead) return Promise.reject(deadError());
       let p;
+      inst.calls++;
       try {
         p = m.fetch(input, init);
       } catch (e) {
         return Promise.reject(e);
+      } finally {
+        inst.calls--;
       }
-      return track(rec, p);
+      return inst.dead ? Promise.reject(deadError()) : track(rec, p);
     },
-    setSession(tokens) {
-      check();
-      m.setSession(tokens);
-    },
+    setSession: (tokens) => call(() => m.setSession(tokens)),
     on(event, listener) {
-      check();
-      const off = m.on(event, listener);
+      const off = call(() => m.on(event, listener));
       if (event !== "error") return off;
       // Kept here too: after a trap the wasm cannot deliver the `internal` event.
       const entry = { listener };
@@ -314,6 +333,7 @@ function wrap(inst, m) {
       inst.managers.delete(ref);
       if (!inst.dead) m.dispose();
     },
+    // Getters read `null` once the instance is dead.
     get accessToken() {
       return read(() => m.accessToken);
     },
@@ -338,11 +358,16 @@ export async function createTokenManager(options) {
   if (!inBrowser()) throw unsupported("there is no browser here (no `location`)");
   const inst = await start();
   if (inst.dead) return createTokenManager(options);
-  return wrap(inst, new inst.glue.TokenManager(options));
+  return wrap(inst, enter(inst, () => new inst.glue.TokenManager(options), () => internalError(inst.cause)));
 }
 
-const wasmDecodeJwt = (...args) => live().decodeJwt(...args);
-const wasmReturnTo = (...args) => live().returnTo(...args);
+/** `name(...args)` of the live instance's glue, as one of our calls. */
+function viaLive(name, args) {
+  const inst = live();
+  return enter(inst, () => inst.glue[name](...args), () => internalError(inst.cause));
+}
+const wasmDecodeJwt = (...args) => viaLive("decodeJwt", args);
+const wasmReturnTo = (...args) => viaLive("returnTo", args);
 
 /**
  * Decodes a JWT's payload (no signature check). Needs the wasm module: call
