@@ -20,7 +20,7 @@ export class TokenError extends Error {
 const WASM_FILE = "tokenwarden_bg.wasm";
 const VITE_EXCLUDE = 'optimizeDeps: { exclude: ["tokenwarden"] }';
 
-// The live wasm instance: { glue, dead, cause, managers: Set<WeakRef<record>> }.
+// The live wasm instance: { glue, dead, cause, calls, managers: Set<WeakRef<record>> }.
 let current = null;
 // Promise of `current` while it loads (a failed load clears it: init may be retried).
 let ready = null;
@@ -81,6 +81,7 @@ async function load(source) {
   }
   inst.glue.__setErrorClass(TokenError);
   compiled = inst.glue.module() ?? compiled;
+  if (inst.dead) throw internalError(inst.cause); // trapped while starting
   current = inst;
   return inst;
 }
