@@ -86,9 +86,6 @@ export async function example(): Promise<void> {
   await auth.fetch("/api/x", { tokenwarden: { refesh: false } });
   await auth.fetch("/api/logout", { method: "POST", tokenwarden: { refresh: false } });
   await auth.fetch(new Request("/api/public"), { tokenwarden: { auth: false } });
-  // auth.fetch still goes wherever a fetch goes.
-  const asFetch: typeof fetch = auth.fetch;
-  void asFetch;
 
   try {
     await auth.fetch("/api/me");
