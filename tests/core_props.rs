@@ -285,6 +285,7 @@ impl Harness {
                     id,
                     attach,
                     replayable,
+                    refresh: true,
                 })
             }
             Op::Respond {
@@ -311,6 +312,7 @@ impl Harness {
                     status,
                     challenge,
                     renewed_token: None,
+                    should_refresh: None,
                 })?;
                 // A response always settles the request one way or another.
                 if self.reqs.get(&id) == Some(&Req::Held) {
@@ -441,6 +443,7 @@ impl Harness {
                     status: 200,
                     challenge: Challenge::Absent,
                     renewed_token: None,
+                    should_refresh: None,
                 })?;
             } else if let Some(attempt) = self.attempt.take() {
                 let access = self.token(900);
@@ -508,7 +511,7 @@ proptest! {
         }
         for id in 1..=n as u64 {
             h.reqs.insert(id, Req::Held);
-            h.feed(Input::Response { id, status: 401, challenge: Challenge::Absent, renewed_token: None })?;
+            h.feed(Input::Response { id, status: 401, challenge: Challenge::Absent, renewed_token: None, should_refresh: None })?;
         }
         prop_assert_eq!(h.last_attempt, 1, "exactly one refresh for the burst");
         prop_assert_eq!(h.s.queued_len(), n);
