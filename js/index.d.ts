@@ -190,11 +190,28 @@ export type TokenErrorCode =
   /** `error` event: `returnParam` is not a plain parameter name; no redirect. */
   | "return_param_invalid"
   /** `error` event: no `location` to redirect (worker). */
-  | "redirect_no_location";
+  | "redirect_no_location"
+  /**
+   * The wasm module trapped (a bug): the call that hit it rejects with this,
+   * every manager of that module instance emits an `error` event with it and
+   * fails every later call with it; a manager created afterwards works.
+   */
+  | "internal"
+  /** The page's CSP blocks WebAssembly: add `'wasm-unsafe-eval'` to `script-src`. */
+  | "wasm_blocked"
+  /**
+   * The wasm URL answered an error status or something that is not wasm
+   * (e.g. `index.html` from Vite's dev server or an SPA fallback).
+   */
+  | "wasm_not_found"
+  /** The wasm could not be fetched or instantiated otherwise (offline: `init()` again retries). */
+  | "wasm_load_failed"
+  /** Not a browser (Node, SSR) or no WebAssembly: create the manager in the browser only. */
+  | "unsupported_environment";
 
 /** The one error type tokenwarden throws or rejects with. */
 export declare class TokenError extends Error {
-  constructor(code: TokenErrorCode, message: string);
+  constructor(code: TokenErrorCode, message: string, options?: { cause?: unknown });
   readonly name: "TokenError";
   /** Stable code; see {@link TokenErrorCode}. */
   readonly code: TokenErrorCode;
@@ -291,7 +308,10 @@ export interface DraftsApi {
   discard(target: HTMLFormElement | string): number;
 }
 
-/** A token manager; create it with {@link createTokenManager}. */
+/**
+ * A token manager; create it with {@link createTokenManager}. Every method
+ * works detached (`const { fetch } = auth`, `ky.create({ fetch: auth.fetch })`).
+ */
 export interface TokenManager {
   /** Start a session after sign-in. Throws `TokenError` (`invalid_token`) for an unusable token. */
   setSession(tokens: TokenSet): void;
@@ -324,14 +344,22 @@ export interface TokenManager {
 }
 
 /**
- * Create a token manager. Loads the wasm module on first use. Throws
- * `TokenError` code `config` for invalid options.
+ * Create a token manager. Loads the wasm module on first use. Rejects with
+ * `TokenError` code `config` for invalid options, `unsupported_environment`
+ * outside a browser (Node, SSR), or the load's code (`wasm_blocked`,
+ * `wasm_not_found`, `wasm_load_failed`).
  */
 export declare function createTokenManager(options: TokenManagerOptions): Promise<TokenManager>;
 
 /**
- * Load the wasm module explicitly (once). By default it is fetched from next
- * to the JS entry; pass a URL, a `Response`, the bytes or a compiled module.
+ * Load the wasm module explicitly (once; later calls share the load). By
+ * default it is fetched from next to the JS entry, with the same request as
+ * `<link rel="preload" as="fetch" type="application/wasm" crossorigin>`, so a
+ * preload is reused; call it at the top of the entry module to start the
+ * download early. Pass a URL, a `Response`, the bytes or a compiled module
+ * for other setups (in Node: the bytes, for `decodeJwt`). Rejects with
+ * `TokenError` code `wasm_blocked`, `wasm_not_found`, `wasm_load_failed` or
+ * `unsupported_environment`.
  */
 export declare function init(
   urlOrBytes?: string | URL | Request | Response | BufferSource | WebAssembly.Module,

@@ -79,6 +79,14 @@ export async function example(): Promise<void> {
     }
   }
 
+  // Detached methods, and auth.fetch where a fetch goes.
+  const { fetch: authFetch, refresh, logout, on, setSession, dispose } = auth;
+  const asFetch: typeof globalThis.fetch = authFetch;
+  void asFetch;
+  void [refresh, logout, on, setSession, dispose];
+  const envCodes: TokenError["code"][] = ["internal", "wasm_blocked", "wasm_not_found", "wasm_load_failed", "unsupported_environment"];
+  void envCodes;
+
   // ---- mistakes that must not compile ----
   // @ts-expect-error `refresh` is required
   await createTokenManager({ leadSeconds: 1 });
