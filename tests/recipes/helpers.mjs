@@ -157,7 +157,7 @@ export async function assertRecipe(browser, demo, url, label, { after } = {}) {
       [`${first.method} ${first.path} 200`, `${first.method} ${first.path} 401`, "refresh", `${first.method} ${first.path} 200`],
       `${label}: call, 401, one refresh, replay`);
     assert.ok(seen.every((e) => e.kind === "refresh" || e.authorization), `${label}: every API request carried a token`);
-    if (after) await after(page);
+    if (after) await after(page, { first, second });
     assert.deepEqual(w.problems, [], `${label}: page errors`);
   } finally {
     await context.close();

@@ -5,7 +5,9 @@ import { QueryClient, QueryClientProvider, useQuery } from "@tanstack/react-quer
 import { TokenManagerProvider, useSession, useTokenManager } from "tokenwarden/react";
 import { expose } from "./common.js";
 
-const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+// staleTime: Infinity: data is refetched when invalidated, not on every mount.
+const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false, staleTime: Infinity } } });
+const ME = ["me"];
 
 /** A query function that fetches JSON through the manager. */
 const getJson = (auth, url) => async () => {
@@ -18,7 +20,7 @@ function Me() {
   const auth = useTokenManager();
   const session = useSession();
   const me = useQuery({
-    queryKey: ["me", session.status],
+    queryKey: ME,
     queryFn: getJson(auth, "/api/me"),
     enabled: session.status === "signedIn",
   });
@@ -28,7 +30,17 @@ function Me() {
 function Expose() {
   const auth = useTokenManager();
   useEffect(() => {
-    if (auth) expose(auth, () => queryClient.fetchQuery({ queryKey: ["me", "call", Date.now()], queryFn: getJson(auth, "/api/me") }));
+    if (!auth) return;
+    let calls = 0;
+    expose(auth, async () => {
+      // First: the data the <Me> query fetched (or is fetching) after sign-in.
+      if (calls++ === 0) return queryClient.ensureQueryData({ queryKey: ME, queryFn: getJson(auth, "/api/me") });
+      // Then: invalidate, so the mounted query fetches again.
+      await queryClient.invalidateQueries({ queryKey: ME });
+      const state = queryClient.getQueryState(ME);
+      if (state.status === "error") throw state.error;
+      return state.data;
+    });
   }, [auth]);
   return null;
 }
