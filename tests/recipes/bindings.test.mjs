@@ -110,6 +110,19 @@ describe("framework bindings with the packed package", { skip: skipReason() }, (
     }
   });
 
+  test("react: a manager that cannot be created gives status \"error\" with the TokenError, not the fallback forever", T, async () => {
+    const context = await browser.newContext();
+    try {
+      const { page, w } = await open(context, "/react-bindings.html?bad");
+      await page.waitForFunction(() => document.getElementById("status")?.textContent === "error (config)", null, { timeout: 30_000 });
+      assert.equal(await page.$("#fallback"), null);
+      assert.equal(await page.evaluate(() => window.renders.at(-1).error.option), "noSuchOption");
+      assert.deepEqual(w.problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
   test("react: StrictMode makes one manager and one refresh of an expired stored session", T, async () => {
     await knobs.reset();
     const context = await browser.newContext();

@@ -14,6 +14,8 @@ const options = {
   leadSeconds: 0,
   jitterSeconds: 0,
 };
+// ?bad: an unknown option, so creating the manager fails (TokenError `config`).
+if (new URLSearchParams(location.search).has("bad")) options.noSuchOption = true;
 
 window.renders = [];
 
@@ -36,6 +38,7 @@ function Session() {
     <p id="status" data-tick={tick}>
       {session.status}
       {session.claims ? ` as ${session.claims.sub}` : ""}
+      {session.error ? ` (${session.error.code})` : ""}
     </p>
   );
 }
