@@ -6,6 +6,7 @@
 
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { demoClient, esbuildApps, launchBrowser, prepareApp, skipReason, startServer, waitReady, watchPage } from "./helpers.mjs";
@@ -80,8 +81,19 @@ describe("framework bindings with the packed package", { skip: skipReason() }, (
     return { page, w };
   }
 
-  test("the package ships both bindings with their types", () => {
+  test("the package ships both bindings with their types; React and Vue are optional peers the main entry never imports", () => {
     for (const f of ["dist/react.js", "dist/react.d.ts", "dist/vue.js", "dist/vue.d.ts"]) assert.ok(app.files.includes(f), f);
+    const pkg = JSON.parse(readFileSync(join(app.pkgDir, "package.json"), "utf8"));
+    for (const [sub, file] of [["./react", "react"], ["./vue", "vue"]]) {
+      assert.deepEqual(Object.keys(pkg.exports[sub]), ["types", "default"], `${sub}: types first`);
+      assert.equal(pkg.exports[sub].default, `./dist/${file}.js`);
+      assert.equal(pkg.peerDependenciesMeta[file].optional, true, `${file} is an optional peer`);
+    }
+    const imports = (file) => [...readFileSync(join(app.pkgDir, "dist", file), "utf8").matchAll(/\bfrom\s*["']([^"']+)["']|\bimport\s*\(?\s*["']([^"']+)["']/g)].map((m) => m[1] ?? m[2]);
+    assert.deepEqual(imports("index.js"), [], "the main entry imports nothing");
+    // Each binding imports its framework and the package's own entry (one wasm instance).
+    assert.deepEqual(imports("react.js").sort(), ["./index.js", "react"]);
+    assert.deepEqual(imports("vue.js").sort(), ["./index.js", "vue"]);
   });
 
   test("react: the fallback is shown while the manager loads, then the children", T, async () => {
