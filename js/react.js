@@ -92,8 +92,8 @@ export function useTokenManager() {
 
 /**
  * The session: `{ status, accessToken, claims, expiresAt, error }`. The same
- * object until the tokens or the status change; re-renders on `refreshed`,
- * `sessionExpired` and `logout`.
+ * object until the tokens or the status change; read again after the
+ * manager's `refreshed`, `sessionExpired`, `logout` and `error` events.
  */
 export function useSession() {
   const { subscribe, getSnapshot } = useProvided("useSession");

@@ -2,8 +2,13 @@
 // entry): the session snapshot they hand to components. No token logic: it
 // only reads the manager's getters and listens to its events.
 
-/** Events after which the manager's tokens may differ (README, "Events"). */
-const EVENTS = ["refreshed", "sessionExpired", "logout"];
+/**
+ * Events after which the manager's tokens may differ (README, "Events"):
+ * new tokens, the session over, a logout, and `error` (after an `internal`
+ * error the manager is dead and its getters read null; other errors change
+ * nothing, and the snapshot then stays the same object).
+ */
+const EVENTS = ["refreshed", "sessionExpired", "logout", "error"];
 
 /** The snapshot while no manager exists yet (also the server-side one). */
 export const LOADING = Object.freeze({
