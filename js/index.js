@@ -20,7 +20,7 @@ export class TokenError extends Error {
 const WASM_FILE = "tokenwarden_bg.wasm";
 const VITE_EXCLUDE = 'optimizeDeps: { exclude: ["tokenwarden"] }';
 
-// The live wasm instance: { glue, dead, cause, managers: Set<WeakRef<record>> }.
+// The live wasm instance: { glue, dead, cause, calls, managers: Set<WeakRef<record>> }.
 let current = null;
 // Promise of `current` while it loads (a failed load clears it: init may be retried).
 let ready = null;
@@ -30,12 +30,8 @@ let compiled = null;
 /** In a browser (window or worker)? Node and SSR have no `location`. */
 const inBrowser = () => typeof location !== "undefined" && typeof WebAssembly === "object";
 
-function unsupported(what) {
-  return new TokenError(
-    "unsupported_environment",
-    `tokenwarden runs in browsers: ${what} (Node/SSR: import it anywhere, but create the manager in the browser only, e.g. in useEffect/onMounted or a client-only module)`,
-  );
-}
+const unsupported = (what) =>
+  new TokenError("unsupported_environment", `tokenwarden runs in browsers (${what}): with SSR, create the manager in the browser only (e.g. in an effect)`);
 
 /**
  * Loads the wasm module (once; later calls return the same promise). By
@@ -61,12 +57,12 @@ function start(source) {
 }
 
 async function load(source) {
-  if (typeof WebAssembly !== "object") throw unsupported("WebAssembly is not available here (disabled by a browser policy such as Lockdown Mode, or a JS engine without it)");
+  if (typeof WebAssembly !== "object") throw unsupported("no WebAssembly here: disabled by a policy?");
   let input = source ?? compiled;
   let url = null;
   if (input == null) {
     if (typeof location === "undefined") {
-      throw unsupported("no wasm URL to fetch here; to use decodeJwt in Node, pass the bytes: init(readFileSync(fileURLToPath(import.meta.resolve(\"tokenwarden/tokenwarden_bg.wasm\"))))");
+      throw unsupported("no URL to fetch the wasm from; in Node, pass the bytes to init() for decodeJwt");
     }
     // A literal, so that bundlers (Vite, webpack 5) copy the file and rewrite the URL.
     url = new URL("./tokenwarden_bg.wasm", import.meta.url);
@@ -76,10 +72,8 @@ async function load(source) {
     input = await fetchWasm(input, false);
   } else {
     input = await input;
-    if (typeof Response === "function" && input instanceof Response) input = await checkResponse(input, input.url, null);
   }
-  const inst = { glue: null, dead: false, cause: null, managers: new Set() };
-  inst.glue = createGlue((exports) => guard(inst, exports));
+  const inst = fresh();
   try {
     await inst.glue.init({ module_or_path: input });
   } catch (e) {
@@ -87,93 +81,82 @@ async function load(source) {
   }
   inst.glue.__setErrorClass(TokenError);
   compiled = inst.glue.module() ?? compiled;
+  if (inst.dead) throw internalError(inst.cause); // trapped while starting
   current = inst;
   return inst;
 }
 
-/** Fetches the wasm; a non-wasm answer is retried once at the Vite dev server's path. */
-async function fetchWasm(url, isDefault) {
-  let response;
-  try {
-    response = await fetch(url);
-  } catch (e) {
-    throw fetchFailed(e, url);
-  }
-  // Vite's dev server pre-bundles the package into node_modules/.vite/deps/
-  // without the wasm (vitejs/vite#8427) and answers index.html for it; the
-  // package itself is still served from node_modules/tokenwarden/dist/.
-  // (A string, not new URL(…, import.meta.url): bundlers must not see it.)
-  // (cacheDir: <root>/node_modules/.vite, or <root>/.vite without a package.json.)
-  const deps = isDefault ? /^(.*?\/)(?:node_modules\/)?\.vite\/deps(?:_temp_[^/]*)?\/[^/?#]*(?:[?#].*)?$/.exec(import.meta.url) : null;
-  const vite = deps ? `${deps[1]}node_modules/tokenwarden/dist/${WASM_FILE}` : null;
-  try {
-    return await checkResponse(response, String(url), vite);
-  } catch (e) {
-    if (!vite || e.code !== "wasm_not_found") throw e;
-    let retry;
-    try {
-      retry = await fetch(vite);
-    } catch {
-      throw e;
-    }
-    try {
-      return await checkResponse(retry, String(vite), vite);
-    } catch {
-      throw e;
-    }
-  }
-}
-
-function fetchFailed(e, url) {
-  if (typeof location === "undefined" || String(url).startsWith("file:")) {
-    return unsupported(`could not fetch ${url} (${e?.message ?? e}); in Node, pass the bytes to init(), for decodeJwt only`);
-  }
-  return new TokenError("wasm_load_failed", `could not fetch ${url}: ${e?.message ?? e} (offline? calling init() again retries)`, { cause: e });
-}
-
 /**
- * The Response if it is served as wasm; its bytes if it is wasm served with
- * another type; else `wasm_not_found` naming what came back and the fix.
+ * Fetches the wasm: the Response when it is served as wasm, its bytes when it
+ * is wasm served with another type, else `wasm_not_found` naming what came
+ * back and the fix. A default URL answering something else is tried once more
+ * at the Vite dev server's path (below).
  */
-async function checkResponse(response, url, viteRetry) {
-  const type = (response.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
-  if (response.ok && type === "application/wasm") return response;
-  let bytes = null;
-  if (response.ok) {
-    bytes = await response.arrayBuffer();
-    const head = new Uint8Array(bytes, 0, Math.min(4, bytes.byteLength));
-    if (head.length === 4 && head[0] === 0 && head[1] === 0x61 && head[2] === 0x73 && head[3] === 0x6d) return bytes;
+async function fetchWasm(url, isDefault) {
+  // Vite's dev server pre-bundles the package into <root>/node_modules/.vite/deps/
+  // (or <root>/.vite/deps/) without the wasm (vitejs/vite#8427) and answers
+  // index.html for it; the package itself is still served from
+  // node_modules/tokenwarden/dist/. (A string, not new URL(…, import.meta.url):
+  // bundlers must not see it.)
+  const deps = isDefault && /^(.*?\/)(?:node_modules\/)?\.vite\/deps(?:_temp_[^/]*)?\/[^/?#]*(?:[?#].*)?$/.exec(import.meta.url);
+  let error;
+  for (const u of deps ? [url, `${deps[1]}node_modules/tokenwarden/dist/${WASM_FILE}`] : [url]) {
+    let response;
+    try {
+      response = await fetch(u);
+    } catch (e) {
+      throw error ?? (String(u).startsWith("file:")
+        ? unsupported("no fetch for file: URLs; in Node, pass the bytes to init() for decodeJwt")
+        : new TokenError("wasm_load_failed", `could not fetch ${u} (offline? init() again retries): ${e}`, { cause: e }));
+    }
+    const type = (response.headers.get("content-type") ?? "").split(";")[0].trim();
+    if (response.ok && type === "application/wasm") return response;
+    if (response.ok) {
+      const bytes = await response.arrayBuffer();
+      // "\0asm"
+      if (new Uint32Array(bytes.slice(0, 4))[0] === 0x6d736100) return bytes;
+    }
+    error ??= new TokenError(
+      "wasm_not_found",
+      `tokenwarden could not load its wasm: ${u} answered ${response.ok ? `${type || "no type"}, not wasm` : `HTTP ${response.status}`}. ` +
+        (deps
+          ? `Vite's dev server pre-bundled tokenwarden without it: add ${VITE_EXCLUDE} to vite.config`
+          : `Serve ${WASM_FILE} next to tokenwarden's index.js, or pass its URL to init(url)`),
+    );
   }
-  const got = response.ok ? `${type || "no content type"} instead of wasm` : `HTTP ${response.status}`;
-  const vite = viteRetry || /\/\.vite\//.test(url)
-    ? `Vite's dev server pre-bundled tokenwarden without its wasm: add ${VITE_EXCLUDE} to vite.config`
-    : `serve ${WASM_FILE} next to tokenwarden's index.js (bundlers copy it when they see new URL("./${WASM_FILE}", import.meta.url)), or pass its URL to init(url)`;
-  return Promise.reject(new TokenError("wasm_not_found", `tokenwarden could not load its wasm: ${url} answered ${got}. ${vite}`));
+  throw error;
 }
 
 function loadError(e, url) {
   if (e instanceof TokenError) return e;
   const text = String(e?.message ?? e);
-  if (e?.name === "EvalError" || /Content.Security.Policy|\bCSP\b|unsafe-eval|wasm-eval/i.test(text)) {
-    return new TokenError(
-      "wasm_blocked",
-      `the page's Content-Security-Policy blocks WebAssembly: add 'wasm-unsafe-eval' to script-src (script-src 'self' 'wasm-unsafe-eval'). Browser error: ${text}`,
-      { cause: e },
-    );
-  }
-  if (/magic word|expected magic/i.test(text)) {
-    return new TokenError("wasm_not_found", `tokenwarden could not load its wasm${url ? ` from ${url}` : ""}: it is not a wasm file (${text}). In Vite's dev server add ${VITE_EXCLUDE} to vite.config`, { cause: e });
-  }
-  return new TokenError("wasm_load_failed", `tokenwarden could not load its wasm: ${text}`, { cause: e });
+  const blocked = e?.name === "EvalError" || /Content.Security.Policy|\bCSP\b|unsafe-eval|wasm-eval/i.test(text);
+  return new TokenError(
+    blocked ? "wasm_blocked" : /magic/.test(text) ? "wasm_not_found" : "wasm_load_failed",
+    blocked
+      ? `the page's Content-Security-Policy blocks WebAssembly: use script-src 'self' 'wasm-unsafe-eval' (${text})`
+      : `tokenwarden could not load its wasm${url ? ` from ${url}` : ""}: ${text}`,
+    { cause: e },
+  );
 }
 
 // ---------------------------------------------------------------- traps
 
+/** An instance record with its own copy of the glue (not loaded yet). */
+function fresh() {
+  const inst = { glue: null, dead: false, cause: null, calls: 0, managers: new Set() };
+  inst.glue = createGlue((exports) => guard(inst, exports));
+  return inst;
+}
+
 /**
  * The glue's view of an instance's exports: each function is wrapped so that
- * a trap kills the instance (and is thrown as `TokenError` code `internal`),
- * and a dead instance is never entered again (calls return `undefined`:
- * timers, listeners and finalizers of a dead instance do nothing).
+ * a trap kills the instance, and a dead instance is never entered again
+ * (calls return `undefined`: timers, listeners and finalizers of a dead
+ * instance do nothing). A trap inside one of our calls (`enter`) is thrown
+ * as `TokenError` code `internal`; one in a callback from the browser (a
+ * timer, a listener, a promise reaction) is not thrown into the browser: the
+ * `error` events and the rejected requests already say it.
  */
 function guard(inst, exports) {
   const out = {};
@@ -184,18 +167,37 @@ function guard(inst, exports) {
       try {
         return f.apply(undefined, arguments);
       } catch (e) {
-        if (e instanceof WebAssembly.RuntimeError) throw kill(inst, e);
-        throw e;
+        if (!(e instanceof WebAssembly.RuntimeError)) throw e;
+        const error = kill(inst, e);
+        if (inst.calls > 0) throw error;
+        return undefined;
       }
     };
   }
   return out;
 }
 
+/**
+ * Runs `call` (a call into `inst`'s glue) as one of ours: a trap in it, even
+ * in a callback it ran synchronously, ends in `dead()` being thrown.
+ */
+function enter(inst, call, dead) {
+  if (inst.dead) throw dead();
+  inst.calls++;
+  let value;
+  try {
+    value = call();
+  } finally {
+    inst.calls--;
+  }
+  if (inst.dead) throw dead();
+  return value;
+}
+
 function internalError(cause) {
   return new TokenError(
     "internal",
-    `tokenwarden's wasm module trapped (${cause?.message ?? cause}); this token manager stopped working: create a new one (createTokenManager loads a fresh instance). Please report this bug`,
+    `tokenwarden's wasm trapped (${cause?.message ?? cause}); this manager stopped working: create a new one. Please report this bug`,
     { cause },
   );
 }
@@ -236,10 +238,9 @@ function kill(inst, cause) {
 
 /** The live instance for decodeJwt/returnTo; after a trap, a fresh one from the compiled module. */
 function live() {
-  if (current) return current.glue;
+  if (current) return current;
   if (compiled && !ready) {
-    const inst = { glue: null, dead: false, cause: null, managers: new Set() };
-    inst.glue = createGlue((exports) => guard(inst, exports));
+    const inst = fresh();
     try {
       inst.glue.initSync({ module: compiled });
     } catch (e) {
@@ -248,7 +249,7 @@ function live() {
     inst.glue.__setErrorClass(TokenError);
     current = inst;
     ready = Promise.resolve(inst);
-    return inst.glue;
+    return inst;
   }
   throw new TokenError("not_initialized", "tokenwarden is not initialised yet: await init() or createTokenManager() first");
 }
@@ -282,43 +283,40 @@ function wrap(inst, m) {
   inst.managers.add(ref);
   forget?.register(rec, { set: inst.managers, ref });
   const deadError = () => (rec.disposed ? new TokenError("disposed", "the token manager was disposed") : internalError(inst.cause));
-  const check = () => {
-    if (inst.dead) throw deadError();
-  };
-  const promised = (call) => {
-    if (inst.dead) return Promise.reject(deadError());
+  const call = (f) => enter(inst, f, deadError);
+  const promised = (f) => {
     let p;
     try {
-      p = call();
+      p = call(f);
     } catch (e) {
       return Promise.reject(e);
     }
     return track(rec, p);
   };
-  const read = (get) => (inst.dead ? null : (get() ?? null));
+  const read = (get) => (inst.dead ? null : (call(get) ?? null));
   const drafts = Object.freeze({
-    list: () => (check(), m.draftsList()),
-    restore: (key) => (check(), m.draftsRestore(key)),
-    discard: (target) => (check(), m.draftsDiscard(target)),
+    list: () => call(() => m.draftsList()),
+    restore: (key) => call(() => m.draftsRestore(key)),
+    discard: (target) => call(() => m.draftsDiscard(target)),
   });
   return {
+    // Inlined `promised` (no closure per request).
     fetch(input, init) {
       if (inst.dead) return Promise.reject(deadError());
       let p;
+      inst.calls++;
       try {
         p = m.fetch(input, init);
       } catch (e) {
         return Promise.reject(e);
+      } finally {
+        inst.calls--;
       }
-      return track(rec, p);
+      return inst.dead ? Promise.reject(deadError()) : track(rec, p);
     },
-    setSession(tokens) {
-      check();
-      m.setSession(tokens);
-    },
+    setSession: (tokens) => call(() => m.setSession(tokens)),
     on(event, listener) {
-      check();
-      const off = m.on(event, listener);
+      const off = call(() => m.on(event, listener));
       if (event !== "error") return off;
       // Kept here too: after a trap the wasm cannot deliver the `internal` event.
       const entry = { listener };
@@ -336,6 +334,7 @@ function wrap(inst, m) {
       inst.managers.delete(ref);
       if (!inst.dead) m.dispose();
     },
+    // Getters read `null` once the instance is dead.
     get accessToken() {
       return read(() => m.accessToken);
     },
@@ -360,11 +359,16 @@ export async function createTokenManager(options) {
   if (!inBrowser()) throw unsupported("there is no browser here (no `location`)");
   const inst = await start();
   if (inst.dead) return createTokenManager(options);
-  return wrap(inst, new inst.glue.TokenManager(options));
+  return wrap(inst, enter(inst, () => new inst.glue.TokenManager(options), () => internalError(inst.cause)));
 }
 
-const wasmDecodeJwt = (...args) => live().decodeJwt(...args);
-const wasmReturnTo = (...args) => live().returnTo(...args);
+/** `name(...args)` of the live instance's glue, as one of our calls. */
+function viaLive(name, args) {
+  const inst = live();
+  return enter(inst, () => inst.glue[name](...args), () => internalError(inst.cause));
+}
+const wasmDecodeJwt = (...args) => viaLive("decodeJwt", args);
+const wasmReturnTo = (...args) => viaLive("returnTo", args);
 
 /**
  * Decodes a JWT's payload (no signature check). Needs the wasm module: call

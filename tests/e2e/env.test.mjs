@@ -209,8 +209,8 @@ describe("environment errors", { skip }, () => {
       assert.equal(e?.tokenError, true, JSON.stringify(e));
       assert.equal(e.code, "wasm_not_found");
       assert.match(e.message, /tokenwarden_bg\.wasm/);
-      assert.match(e.message, reply.status === 200 ? /text\/html instead of wasm/ : /HTTP 404/);
-      assert.match(e.message, /serve tokenwarden_bg\.wasm next to|init\(url\)/);
+      assert.match(e.message, reply.status === 200 ? /answered text\/html, not wasm/ : /answered HTTP 404/);
+      assert.match(e.message, /Serve tokenwarden_bg\.wasm next to tokenwarden's index\.js, or pass its URL to init\(url\)/);
       // The load can be retried once the file is there.
       await page.unroute("**/dist/tokenwarden_bg.wasm");
       assert.equal(await page.evaluate(() => window.t.tw.init().then(() => "ok", (e) => e.code)), "ok");
@@ -318,6 +318,55 @@ describe("a trap in the wasm (defence in depth)", { skip }, () => {
       aDisposedFetch: "disposed",
     });
     assert.equal(out.fresh, 200, "a manager created after the trap works");
+    await env.finish();
+  });
+});
+
+describe("a trap in a callback (defence in depth)", { skip }, () => {
+  test("a trap while a response is handled: the request rejects with internal, nothing is thrown into the page, a new manager works", T, async () => {
+    const env = await startEnv({ wwwDir: work }, { browser });
+    // Test-only: the glue registers each closure it hands to the browser with
+    // its state ({ a: the Rust closure's data pointer, b }); the test corrupts
+    // the pointers of one manager's closures, so that the wasm traps
+    // when the response comes back (in a promise callback, not in a call of ours).
+    await env.context.addInitScript(() => {
+      const register = FinalizationRegistry.prototype.register;
+      window.__closureStates = [];
+      FinalizationRegistry.prototype.register = function (target, held, token) {
+        if (typeof target === "function" && held && typeof held === "object" && "a" in held && "b" in held) window.__closureStates.push(held);
+        return register.call(this, target, held, token);
+      };
+    });
+    const page = await envPage(env);
+    const out = await page.evaluate(async (refresh) => {
+      const { tw } = window.t;
+      const tokens = await window.t.login();
+      let release;
+      const gate = new Promise((r) => (release = r));
+      const before = window.__closureStates.length;
+      const auth = await tw.createTokenManager({ refresh, redirect: false, fetch: (i, o) => gate.then(() => fetch(i, o)) });
+      const events = [];
+      auth.on("error", (e) => events.push(e.code));
+      auth.setSession(tokens);
+      const request = auth.fetch("/api/orders").then(() => "ok", (e) => e.code);
+      // The manager's closures (its response handler among them).
+      const made = window.__closureStates.slice(before);
+      for (const state of made) state.a = 0xfffffff0;
+      release();
+      const code = await request;
+      await new Promise((r) => setTimeout(r, 0));
+      const later = await auth.fetch("/api/orders").then(() => "ok", (e) => e.code);
+      const fresh = await tw.createTokenManager({ refresh, redirect: false });
+      fresh.setSession(await window.t.login());
+      const status = (await fresh.fetch("/api/orders")).status;
+      fresh.dispose();
+      return { made: made.length, code, events, later, status };
+    }, JSON_REFRESH);
+    assert.ok(out.made > 0, "the request made closures");
+    assert.equal(out.code, "internal");
+    assert.deepEqual(out.events, ["internal"]);
+    assert.equal(out.later, "internal");
+    assert.equal(out.status, 200);
     await env.finish();
   });
 });
