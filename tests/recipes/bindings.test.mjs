@@ -175,14 +175,17 @@ describe("framework bindings with the packed package", { skip: skipReason() }, (
     }
   });
 
-  test("react: useSession keeps its object until a refresh, then gives a new one; unmount disposes", T, async () => {
+  test("react: useSession keeps its object until a refresh, then gives a new one; options read once; unmount disposes", T, async () => {
     await knobs.reset();
     const context = await browser.newContext();
     try {
       await context.addInitScript(instrument);
       const { page, w } = await open(context, "/react-bindings.html");
       await waitReady(page);
-      await page.evaluate(() => window.app.login());
+      await page.evaluate(() => {
+        window.__firstAuth = window.app.auth;
+        return window.app.login();
+      });
       await page.waitForFunction(() => document.getElementById("status")?.textContent === "signedIn as recipe");
       const signedIn = await sessions(page);
       assert.deepEqual(signedIn.distinct.map((s) => s.status), ["signedOut", "signedIn"]);
@@ -192,9 +195,16 @@ describe("framework bindings with the packed package", { skip: skipReason() }, (
         await page.evaluate(() => window.app.rerender());
         await page.waitForFunction((n) => document.getElementById("status").dataset.tick === String(n), i);
       }
+      // The provider re-rendered with a new options object: still the same manager.
+      for (let i = 1; i <= 2; i++) {
+        await page.evaluate(() => window.rerenderRoot());
+        await page.waitForFunction((n) => document.getElementById("root-renders").dataset.n === String(n), i);
+      }
       const rerendered = await sessions(page);
       assert.ok(rerendered.renders > signedIn.renders, "the component re-rendered");
       assert.deepEqual(rerendered.distinct, signedIn.distinct, "the same snapshot object across re-renders");
+      assert.equal(await page.evaluate(() => window.__tw.channelsCreated), 1, "options are read once: no second manager");
+      assert.equal(await page.evaluate(() => window.app.auth === window.__firstAuth), true);
 
       // A refresh on 401 through the library: one new snapshot with the new token.
       await knobs.faults({ expireAccessTokens: true });

@@ -43,11 +43,23 @@ function Session() {
   );
 }
 
+// Re-renders the provider with a new options object each time (as an inline
+// literal would): the provider reads its options once and keeps its manager.
+function Root() {
+  const [n, setN] = useState(0);
+  window.rerenderRoot = () => setN((x) => x + 1);
+  return (
+    <div id="root-renders" data-n={n}>
+      <TokenManagerProvider options={{ ...options }} fallback={<p id="fallback">loading…</p>}>
+        <Session />
+      </TokenManagerProvider>
+    </div>
+  );
+}
+
 const root = createRoot(document.getElementById("root"));
 root.render(
   <StrictMode>
-    <TokenManagerProvider options={options} fallback={<p id="fallback">loading…</p>}>
-      <Session />
-    </TokenManagerProvider>
+    <Root />
   </StrictMode>,
 );
