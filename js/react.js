@@ -3,11 +3,13 @@
 //
 // StrictMode mounts every component, unmounts it and mounts it again (in
 // development). A provider that created the manager in its effect and
-// disposed it in the cleanup would create two managers: two refreshes of a
-// stored session, a second manager's lock and channel. So the cleanup only
-// schedules the dispose (a macrotask later); StrictMode's immediate re-mount
-// of the same component cancels it and keeps the one manager, which the
-// component's ref holds. A real unmount disposes it.
+// disposed it in the cleanup would make two managers: the first is still
+// loading when the cleanup runs, so it is either left alive (a second
+// channel, lock and refresh schedule on the same session) or created only to
+// be thrown away. So the cleanup only schedules the dispose (a macrotask
+// later); StrictMode's immediate re-mount of the same component cancels it
+// and keeps the one manager, which the component's ref holds. A real unmount
+// disposes it.
 import { createContext, createElement, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import { createTokenManager } from "./index.js";
 import { LOADING, readSession, subscribeSession } from "./session.js";
