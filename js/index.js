@@ -371,12 +371,13 @@ const wasmDecodeJwt = (...args) => viaLive("decodeJwt", args);
 const wasmReturnTo = (...args) => viaLive("returnTo", args);
 
 /**
- * Decodes a JWT's payload (no signature check). Needs the wasm module: call
- * after `await init()` or `await createTokenManager(…)`.
+ * Decodes a JWT's payload — or its header with `{ header: true }` — without
+ * checking the signature or the claims. Needs the wasm module: call after
+ * `await init()` or `await createTokenManager(…)`.
  */
-export function decodeJwt(token) {
+export function decodeJwt(token, options) {
   ensureInitialized();
-  return wasmDecodeJwt(token);
+  return wasmDecodeJwt(token, options);
 }
 
 /**

@@ -70,6 +70,7 @@ impl H {
             id,
             attach: true,
             replayable: true,
+            refresh: true,
         })
     }
 
@@ -79,6 +80,7 @@ impl H {
             status,
             bearer_error: None,
             renewed_token: None,
+            should_refresh: None,
         })
     }
 
@@ -527,6 +529,7 @@ fn forbidden_and_insufficient_scope_do_not_refresh() {
             status: 401,
             bearer_error: Some(e),
             renewed_token: None,
+            should_refresh: None,
         });
         assert_eq!(out, [Output::Deliver { id: 2 }]);
     }
@@ -536,6 +539,7 @@ fn forbidden_and_insufficient_scope_do_not_refresh() {
         status: 401,
         bearer_error: Some(BearerError::InvalidToken),
         renewed_token: None,
+        should_refresh: None,
     });
     assert_eq!(starts(&out).len(), 1);
 }
@@ -549,6 +553,7 @@ fn untokened_requests_are_sent_at_once_and_always_delivered() {
         id: 2,
         attach: false,
         replayable: true,
+        refresh: true,
     });
     assert_eq!(out, [Output::Send { id: 2, token: None }]);
     assert_eq!(h.respond(2, 401), [Output::Deliver { id: 2 }]);
@@ -561,6 +566,7 @@ fn non_replayable_401_is_delivered_but_refreshes_for_the_others() {
         id: 1,
         attach: true,
         replayable: false,
+        refresh: true,
     });
     let out = h.respond(1, 401);
     assert_eq!(out[0], Output::Deliver { id: 1 });
@@ -711,6 +717,7 @@ fn proactive_refresh_due_during_a_cooldown_waits_for_its_end_without_spinning() 
         status: 200,
         bearer_error: None,
         renewed_token: Some(jwt(T0 + 1_000_000, T0)),
+        should_refresh: None,
     });
     assert_eq!(h.s.cooldown_until(), Some(cooldown_end));
     let planned = h.s.refresh_at().unwrap();
@@ -1042,6 +1049,7 @@ fn renewed_token_header_is_accepted_only_if_it_expires_later() {
         status: 200,
         bearer_error: None,
         renewed_token: Some(later.clone()),
+        should_refresh: None,
     });
     assert!(matches!(out[0], Output::Persist(Some(_))));
     assert_eq!(*out.last().unwrap(), Output::Deliver { id: 1 });
@@ -1054,6 +1062,7 @@ fn renewed_token_header_is_accepted_only_if_it_expires_later() {
             status: 200,
             bearer_error: None,
             renewed_token: Some(bad),
+            should_refresh: None,
         });
         assert_eq!(warnings(&out), [warning::RENEWED_TOKEN_IGNORED]);
         assert_eq!(h.s.access_token(), Some(later.as_str()));
