@@ -1083,6 +1083,56 @@ fn request_gone_leaves_the_queue_silently() {
         .any(|o| matches!(o, Output::Send { .. })));
 }
 
+/// Issue 12 item 5: an aborted request frees its queue place at once (a
+/// later request is queued, not `queue_full`), whether it waited for its
+/// replay or for its first send, and its deadline no longer arms the timer.
+#[test]
+fn request_gone_frees_its_queue_place_for_a_later_request() {
+    let config = Config {
+        queue_limit: 1,
+        ..Config::default()
+    };
+    // Waiting for its replay (a 401 started the refresh).
+    let (mut h, _) = H::signed_in(config.clone());
+    h.start(1);
+    assert_eq!(starts(&h.respond(1, 401)).len(), 1);
+    assert_eq!(h.s.queued_len(), 1);
+    h.now += 1_000;
+    assert!(h.step(Input::RequestGone { id: 1 }).is_empty());
+    assert_eq!(h.s.queued_len(), 0);
+    h.now += 1_000;
+    h.start(2);
+    let out = h.respond(2, 401);
+    assert!(
+        !out.iter().any(|o| matches!(o, Output::Reject { .. })),
+        "{out:?}"
+    );
+    assert_eq!(h.s.queued_len(), 1);
+    // The timer follows request 2's deadline, not the aborted one's.
+    assert_eq!(h.s.poll_timeout(), Some(h.now + 30_000));
+    let b = jwt(h.now + 900_000, h.now);
+    let out = h.ok(1, &b, None);
+    assert!(out.contains(&send(2, &b)));
+    assert!(!out.iter().any(|o| matches!(
+        o,
+        Output::Send { id: 1, .. } | Output::Reject { id: 1, .. } | Output::Deliver { id: 1 }
+    )));
+
+    // Waiting for its first send (the token expired: refresh first).
+    let mut h = H::new(config);
+    let a = jwt(T0 + 3_000, T0);
+    h.step(Input::SetSession(tokens(&a, Some("r"))));
+    assert_eq!(starts(&h.start(1)).len(), 1);
+    assert_eq!(h.s.queued_len(), 1);
+    assert!(h.step(Input::RequestGone { id: 1 }).is_empty());
+    let out = h.start(2);
+    assert!(
+        !out.iter().any(|o| matches!(o, Output::Reject { .. })),
+        "{out:?}"
+    );
+    assert_eq!(h.s.queued_len(), 1);
+}
+
 #[test]
 fn explicit_refresh_joins_or_starts() {
     let (mut h, _) = H::signed_in(Config::default());

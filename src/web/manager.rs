@@ -92,6 +92,8 @@ struct Sender {
     fetch: Function,
     on_response: Function,
     on_failure: Function,
+    /// `(id, event)`: request `id`'s signal aborted ([`on_abort`]).
+    on_abort: Function,
 }
 
 /// One `auth.fetch` call in flight.
@@ -109,6 +111,8 @@ struct Pending {
     reject: Function,
     /// The response of the latest attempt, delivered on `Output::Deliver`.
     response: Option<Response>,
+    /// Its signal's `abort` listener, removed when the request settles.
+    abort: Option<super::abort::Watch>,
 }
 
 impl Drop for Inner {
@@ -187,15 +191,18 @@ pub(crate) fn create(options_value: &JsValue) -> Result<Shared, JsValue> {
             fetch: JsValue::UNDEFINED.unchecked_into(),
             on_response: JsValue::UNDEFINED.unchecked_into(),
             on_failure: JsValue::UNDEFINED.unchecked_into(),
+            on_abort: JsValue::UNDEFINED.unchecked_into(),
         }),
     };
     let rc: Shared = Rc::new(RefCell::new(Some(inner)));
     let (on_response, on_failure) = attempt_callbacks(&rc);
+    let on_abort = super::abort::callback(Rc::downgrade(&rc), on_abort);
     with(&rc, |inner| {
         inner.sender = Rc::new(Sender {
             fetch: inner.options.fetch.clone(),
             on_response,
             on_failure,
+            on_abort,
         });
     });
 
@@ -518,6 +525,18 @@ fn on_failure(rc: &Shared, id: RequestId, error: JsValue) {
     }
 }
 
+/// Request `id`'s signal aborted (it may wait in the refresh queue, where
+/// `fetch` cannot see it): reject at once with the signal's reason, as
+/// `fetch` does, and tell the core, which drops it from the queue.
+fn on_abort(rc: &Shared, id: RequestId) {
+    if let Some(mut pending) = with(rc, |inner| inner.requests.remove(&id)).flatten() {
+        let reason = pending.abort.take().map(|watch| watch.reason());
+        discard(pending.response.take());
+        settle(&pending.reject, &reason.unwrap_or(JsValue::UNDEFINED));
+        feed(rc, Input::RequestGone { id });
+    }
+}
+
 /// The whole refresh path for one attempt: under the cross-tab lock (Web
 /// Lock / lease), re-check the shared state, then [`refresh_unlocked`].
 pub(crate) async fn run_refresh(rc: Shared, attempt: u64, refresh_token: Option<Rc<str>>) {
@@ -796,6 +815,11 @@ pub(crate) fn fetch(rc: &Shared, input: &JsValue, init: &JsValue) -> Promise {
             return promise;
         }
     };
+    let signal = captured.signal();
+    if let Some(reason) = super::abort::aborted(signal.as_ref()) {
+        settle(&reject, &reason);
+        return promise;
+    }
     note_activity(rc);
     let started = with(rc, |inner| {
         let attach = control.auth
@@ -804,6 +828,8 @@ pub(crate) fn fetch(rc: &Shared, input: &JsValue, init: &JsValue) -> Promise {
         let replayable = captured.replayable;
         let id = inner.next_request;
         inner.next_request += 1;
+        let abort =
+            signal.and_then(|s| super::abort::Watch::new(s, &inner.sender.on_abort, id as f64));
         inner.requests.insert(
             id,
             Box::new(Pending {
@@ -814,6 +840,7 @@ pub(crate) fn fetch(rc: &Shared, input: &JsValue, init: &JsValue) -> Promise {
                 resolve,
                 reject: reject.clone(),
                 response: None,
+                abort,
             }),
         );
         (id, attach, replayable)

@@ -6,7 +6,8 @@
 //!
 //! - `options`: the options object → `RawConfig` + browser options;
 //! - `error`: `TokenError` and its stable codes;
-//! - `fetch`: request capture, replay and response reading;
+//! - `fetch`: request capture, replay and response reading; `abort`: a
+//!   request's `AbortSignal` while it waits;
 //! - `control`: per-request `init.tokenwarden` and `shouldRefresh(response)`;
 //! - `transport`: refresh transports and failure classification;
 //! - `storage`: memory / `sessionStorage` / `localStorage` with fallback;
@@ -20,6 +21,7 @@
 //! const res = await auth.fetch("/api/orders");
 //! ```
 
+mod abort;
 mod control;
 pub(crate) mod drafts;
 mod error;
