@@ -176,6 +176,16 @@ pub enum Input {
         attempt: u64,
         failure: RefreshFailure,
     },
+    /// The refresh started by [`Output::StartRefresh`] with this `attempt`
+    /// got a 2xx whose access token is unusable but which carried a new
+    /// refresh token: the server rotated, so `refresh_token` is the current
+    /// one from now on (persisted and shared before anything else), and the
+    /// attempt failed with `failure` (retried with the new refresh token).
+    RefreshRotated {
+        attempt: u64,
+        refresh_token: String,
+        failure: RefreshFailure,
+    },
     /// The deadline from [`Session::poll_timeout`] passed (or a timer fired early/late).
     TimerFired,
     /// Pointer/keyboard activity or an `auth.fetch` call (for the idle timeout).
@@ -311,7 +321,21 @@ pub mod warning {
     /// `auth.refresh()` was called with no way to refresh (no session, no
     /// refresh token and no `refresh_without_token`).
     pub const REFRESH_UNAVAILABLE: &str = "refresh_unavailable";
+    /// The API answered 401 to an access token that a refresh had just
+    /// produced: 401s do not start refreshes for a growing cool-down
+    /// ([`super::FRESH_COOLDOWN_BASE_MS`] doubling up to
+    /// [`super::FRESH_COOLDOWN_MAX_MS`]); they go to the caller.
+    pub const FRESH_TOKEN_REJECTED: &str = "fresh_token_rejected";
 }
+
+/// First cool-down after the API rejected a fresh token (5 s); each further
+/// rejection of a fresh token doubles it.
+pub const FRESH_COOLDOWN_BASE_MS: Millis = 5_000;
+/// Longest cool-down after rejected fresh tokens (5 min).
+pub const FRESH_COOLDOWN_MAX_MS: Millis = 300_000;
+/// The cool-down starts from [`FRESH_COOLDOWN_BASE_MS`] again when no fresh
+/// token was rejected for this long (10 min).
+pub const FRESH_COOLDOWN_RESET_MS: Millis = 600_000;
 
 impl ErrorCode {
     /// Stable snake_case code, as shown to JS.
@@ -352,6 +376,11 @@ struct Current {
     decoded: Option<DecodedJwt>,
     /// The refresh endpoint rejected a proactive refresh: no more attempts.
     refresh_dead: bool,
+    /// Came from a refresh (here or in another tab) and no response to a
+    /// request sent with it has shown that the API accepts it yet.
+    unproven: bool,
+    /// A 401 on it while unproven started the fresh-token cool-down already.
+    struck: bool,
 }
 
 /// The refresh operation (one burst of attempts).
@@ -405,6 +434,12 @@ pub struct Session {
     last_activity: Millis,
     idle: bool,
     requests: IdMap<Request>,
+    /// Fresh tokens the API rejected in a row (see `fresh_rejected`).
+    fresh_strikes: u32,
+    /// When the last fresh token was rejected.
+    fresh_last: Option<Millis>,
+    /// Until then, 401s start no refresh (the API rejects fresh tokens).
+    fresh_until: Option<Millis>,
     /// Waiting requests with their deadlines, in arrival order. The timeout
     /// is one constant, so deadlines never decrease along the queue: expiry
     /// and `poll_timeout` only look at the front (O(1) per input, not O(n)).
@@ -432,6 +467,9 @@ impl Session {
             last_activity: 0,
             idle: false,
             requests: IdMap::new(),
+            fresh_strikes: 0,
+            fresh_last: None,
+            fresh_until: None,
             queue: VecDeque::new(),
             out: VecDeque::new(),
         }
@@ -476,6 +514,16 @@ impl Session {
                     self.refresh_failed(failure, now);
                 }
             }
+            Input::RefreshRotated {
+                attempt,
+                refresh_token,
+                failure,
+            } => {
+                if self.flight == Flight::Running(attempt) {
+                    self.adopt_rotated(refresh_token);
+                    self.refresh_failed(failure, now);
+                }
+            }
             Input::TimerFired | Input::Wake => {}
             Input::UserActivity => {
                 self.last_activity = now;
@@ -485,7 +533,10 @@ impl Session {
                 }
             }
             Input::FromTab(TabMessage::Tokens(stored)) => {
-                if self.ended_started != Some(stored.started_at) && self.is_newer(&stored) {
+                if self.ended_started != Some(stored.started_at)
+                    && within_bounds(&stored)
+                    && self.is_newer(&stored)
+                {
                     self.adopt(stored, now, true);
                 }
             }
@@ -623,6 +674,7 @@ impl Session {
         self.idle = false;
         self.last_activity = now;
         self.reset_refresh();
+        self.reset_fresh();
         let (cur, warnings) = self.install(tokens, None, now, now);
         self.cur = Some(cur);
         self.tokens_changed(now, false, warnings);
@@ -645,6 +697,9 @@ impl Session {
             started_at: s.started_at,
             decoded,
             refresh_dead: false,
+            // Another tab's refresh produced them (or so we must assume).
+            unproven: from_tab,
+            struck: false,
         });
         self.generation += 1;
         if from_tab {
@@ -665,14 +720,17 @@ impl Session {
         let max = self.config.max_session_ms;
         let within_max = max == 0 || s.started_at.saturating_add(max) > now;
         let refreshable = s.refresh_token.is_some() || self.config.refresh_without_token;
-        within_max && (s.expires_at > now || refreshable)
+        within_max && within_bounds(s) && (s.expires_at > now || refreshable)
     }
 
     /// Whether tokens from another tab (or the shared state) are newer than ours.
     fn is_newer(&self, s: &StoredSession) -> bool {
         let Some(c) = &self.cur else { return true };
         if *c.access == *s.access_token {
-            return false; // an echo of what we have
+            // An echo of what we have — unless the refresh token differs: a
+            // 2xx there rotated it without a usable access token
+            // (`RefreshRotated`), and the old one must not be sent again.
+            return s.refresh_token.is_some() && s.refresh_token.as_deref() != c.refresh.as_deref();
         }
         match c.expires_at {
             Some(ours) => s.expires_at > ours,
@@ -726,18 +784,32 @@ impl Session {
         if let Some(t) = renewed_token {
             self.accept_renewed(&t, now);
         }
-        let Some(r) = self.requests.get_mut(&id) else {
+        let Some(r) = self.requests.get(&id) else {
             self.out.push_back(Output::Deliver { id });
             return;
         };
         if r.queued {
             return; // not sent: a confused caller; the queue decides its fate
         }
+        let (retried, replayable) = (r.retried, r.replayable);
+        let older = r.sent_gen < self.generation;
         let refreshable_401 =
             status == 401 && matches!(bearer_error, None | Some(BearerError::InvalidToken));
-        let older = r.sent_gen < self.generation;
-        if !refreshable_401 || r.retried || !r.replayable {
-            let fresh_failure = refreshable_401 && !r.retried && !older;
+        if !older && status != 401 {
+            // The API took the current token: it is proven.
+            if let Some(c) = &mut self.cur {
+                c.unproven = false;
+            }
+        }
+        if refreshable_401 && !older && self.fresh_rejected(now) {
+            // The API rejects tokens that a refresh just produced: no
+            // refresh storm; the 401 goes to the caller.
+            self.requests.remove(&id);
+            self.out.push_back(Output::Deliver { id });
+            return;
+        }
+        if !refreshable_401 || retried || !replayable {
+            let fresh_failure = refreshable_401 && !retried && !older;
             self.requests.remove(&id);
             self.out.push_back(Output::Deliver { id });
             if fresh_failure {
@@ -747,7 +819,9 @@ impl Session {
             }
             return;
         }
-        r.retried = true;
+        if let Some(r) = self.requests.get_mut(&id) {
+            r.retried = true;
+        }
         if older {
             if self.cur.is_none() && self.flight == Flight::Idle {
                 // Signed out since it left: resending without a token is pointless.
@@ -761,6 +835,63 @@ impl Session {
         } else {
             self.requests.remove(&id);
             self.out.push_back(Output::Deliver { id });
+        }
+    }
+
+    /// A refreshable 401 on a request sent with the current token: whether
+    /// it must not start a refresh because the API rejects fresh tokens.
+    /// The first 401 on a token that a refresh produced (and that no
+    /// response has proven yet) starts a cool-down — 5 s, doubling with each
+    /// such token in a row up to 5 min, back to 5 s after 10 min without one
+    /// — with warning `fresh_token_rejected`; during it, 401s start no
+    /// refresh. Proactive refreshes, `auth.refresh()` and refreshes for
+    /// expired tokens are not affected.
+    fn fresh_rejected(&mut self, now: Millis) -> bool {
+        let Some(c) = &mut self.cur else { return false };
+        if c.unproven && !c.struck {
+            c.struck = true;
+            let recent = self
+                .fresh_last
+                .is_some_and(|t| now.saturating_sub(t) < FRESH_COOLDOWN_RESET_MS);
+            self.fresh_strikes = if recent {
+                self.fresh_strikes.saturating_add(1)
+            } else {
+                1
+            };
+            self.fresh_last = Some(now);
+            let doublings = self.fresh_strikes.saturating_sub(1).min(16);
+            let pause = FRESH_COOLDOWN_BASE_MS
+                .saturating_mul(1 << doublings)
+                .min(FRESH_COOLDOWN_MAX_MS);
+            self.fresh_until = Some(now.saturating_add(pause));
+            self.warn(warning::FRESH_TOKEN_REJECTED);
+            return true;
+        }
+        self.fresh_until.is_some_and(|t| now < t)
+    }
+
+    /// Forget rejected fresh tokens (a new sign-in, the session's end).
+    fn reset_fresh(&mut self) {
+        self.fresh_strikes = 0;
+        self.fresh_last = None;
+        self.fresh_until = None;
+    }
+
+    /// A 2xx rotated the refresh token without a usable access token: the
+    /// new refresh token is the current one (persisted and shared first).
+    /// Without a session to attach it to (a tokenless refresh function) it
+    /// cannot be kept.
+    fn adopt_rotated(&mut self, refresh_token: String) {
+        let Some(c) = &mut self.cur else { return };
+        if c.refresh.as_deref() == Some(refresh_token.as_str()) {
+            return;
+        }
+        c.refresh = Some(refresh_token.into());
+        c.refresh_dead = false;
+        if let Some(stored) = self.stored() {
+            self.out.push_back(Output::Persist(Some(stored.clone())));
+            self.out
+                .push_back(Output::Broadcast(TabMessage::Tokens(stored)));
         }
     }
 
@@ -785,7 +916,8 @@ impl Session {
         };
         self.ended = false;
         self.reset_refresh();
-        let (cur, warnings) = self.install(tokens, keep_refresh, now, started);
+        let (mut cur, warnings) = self.install(tokens, keep_refresh, now, started);
+        cur.unproven = true;
         self.cur = Some(cur);
         self.tokens_changed(now, false, warnings);
     }
@@ -1079,6 +1211,8 @@ impl Session {
             started_at,
             decoded,
             refresh_dead: false,
+            unproven: false,
+            struck: false,
         };
         (cur, warnings)
     }
@@ -1176,6 +1310,8 @@ impl Session {
                     started_at,
                     decoded,
                     refresh_dead: dead,
+                    unproven: false,
+                    struck: false,
                 });
                 self.tokens_changed(now, false, Vec::new());
             }
@@ -1195,6 +1331,7 @@ impl Session {
         }
         self.generation += 1;
         self.reset_refresh();
+        self.reset_fresh();
         self.refresh_at = None;
         self.idle = false;
         self.ended = true;
@@ -1231,4 +1368,11 @@ impl Session {
         z ^= z >> 31;
         (z >> 11) as f64 / (1u64 << 53) as f64
     }
+}
+
+/// Tokens read from storage or another tab within the size bound
+/// ([`super::refresh::MAX_TOKEN_BYTES`]); larger ones are not adopted.
+fn within_bounds(s: &StoredSession) -> bool {
+    let max = super::refresh::MAX_TOKEN_BYTES;
+    s.access_token.len() <= max && s.refresh_token.as_ref().map_or(true, |r| r.len() <= max)
 }

@@ -16,7 +16,7 @@ use wasm_bindgen::JsCast;
 
 use super::error::config_error;
 use super::global::{global_get, text_prop};
-use crate::core::RawConfig;
+use crate::core::{config, RawConfig};
 
 /// Every top-level option, in documentation order.
 const KNOWN_OPTIONS: &[&str] = &[
@@ -50,6 +50,7 @@ const KNOWN_REFRESH_OPTIONS: &[&str] = &[
     "format",
     "clientId",
     "scope",
+    "resource",
     "headers",
     "credentials",
     "timeoutSeconds",
@@ -70,6 +71,8 @@ pub(crate) enum Format {
     OAuth2 {
         client_id: String,
         scope: Option<String>,
+        /// RFC 8707 resource indicators, each sent as a `resource` parameter.
+        resource: Vec<String>,
     },
     /// The refresh token is an HttpOnly cookie; POST with credentials.
     Cookie,
@@ -344,6 +347,7 @@ fn parse_transport(value: &JsValue) -> Result<Transport, JsValue> {
                     config_error("refresh.clientId", "is required for format \"oauth2\"")
                 })?,
             scope: text("scope", "refresh.scope")?,
+            resource: parse_resource(value)?,
         },
         Some(_) => {
             return Err(config_error(
@@ -352,6 +356,12 @@ fn parse_transport(value: &JsValue) -> Result<Transport, JsValue> {
             ))
         }
     };
+    if !matches!(format, Format::OAuth2 { .. }) && get(value, "resource").ok().flatten().is_some() {
+        return Err(config_error(
+            "refresh.resource",
+            "is only for format \"oauth2\"",
+        ));
+    }
     let credentials = match text("credentials", "refresh.credentials")?.as_deref() {
         None => None,
         Some("omit") => Some("omit"),
@@ -385,6 +395,37 @@ fn parse_transport(value: &JsValue) -> Result<Transport, JsValue> {
         credentials,
         timeout_ms: (timeout_seconds * 1000.0) as u32,
     })
+}
+
+/// `refresh.resource` (oauth2): a string or an array of strings, each an
+/// absolute URI without fragment (RFC 8707; checked by the core).
+fn parse_resource(refresh: &JsValue) -> Result<Vec<String>, JsValue> {
+    const NAME: &str = "refresh.resource";
+    let Some(value) =
+        get(refresh, "resource").map_err(|_| config_error(NAME, "could not be read"))?
+    else {
+        return Ok(Vec::new());
+    };
+    let entries: Vec<JsValue> = if Array::is_array(&value) {
+        value.unchecked_ref::<Array>().iter().collect()
+    } else {
+        vec![value]
+    };
+    if entries.is_empty() || entries.len() > config::MAX_RESOURCES {
+        return Err(config_error(
+            NAME,
+            "must be one URI or an array of 1 to 16 URIs",
+        ));
+    }
+    let mut out = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let text = entry
+            .as_string()
+            .ok_or_else(|| config_error(NAME, config::REASON_RESOURCE))?;
+        config::resource_indicator(&text).map_err(|reason| config_error(NAME, reason))?;
+        out.push(text);
+    }
+    Ok(out)
 }
 
 fn parse_headers(refresh: &JsValue) -> Result<Vec<(String, String)>, JsValue> {
