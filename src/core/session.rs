@@ -38,6 +38,23 @@
 //!   the next proactive attempt comes after the cooldown. Transient failures
 //!   never end the session, even once the access token has expired: the
 //!   refresh token may be fine and the server merely down.
+//! - **A 2xx always hands over its refresh token** (`RefreshRotated`): a
+//!   refresh response that rotated the refresh token but brought no usable
+//!   access token makes the new refresh token the current one (persisted and
+//!   broadcast at once); the access token in place stays and the failure is
+//!   handled as `Transient` — the retry sends the new refresh token.
+//! - **No storm on fresh tokens.** A token from a refresh (here or in
+//!   another tab) is unproven until a response to a request sent with it is
+//!   anything but 401. The first refreshable 401 on an unproven token does
+//!   not refresh: it is delivered, warning `fresh_token_rejected`, and 401s
+//!   start no refresh for a cool-down of [`FRESH_COOLDOWN_BASE_MS`], doubled
+//!   per rejected fresh token in a row up to [`FRESH_COOLDOWN_MAX_MS`]
+//!   (reset after [`FRESH_COOLDOWN_RESET_MS`] without one, and on sign-in).
+//!   Proactive refreshes, `RefreshRequested` and expired tokens are not
+//!   affected. Always-401 API, sequential calls for 60 s: 4 refreshes.
+//! - **Bounded tokens.** Stored or tab sessions whose tokens exceed
+//!   [`super::refresh::MAX_TOKEN_BYTES`] are not adopted (token input from
+//!   the app and refresh responses is validated by `core::refresh`).
 //! - **Idle** (`idle_timeout`, off by default): after that long without
 //!   `UserActivity` no refresh starts; the session ends (`Idle`) when the
 //!   access token expires; activity before that resumes refreshing.
