@@ -801,32 +801,24 @@ impl Session {
         if let Some(t) = renewed_token {
             self.accept_renewed(&t, now);
         }
-        let Some(r) = self.requests.get(&id) else {
+        let Some(r) = self.requests.get_mut(&id) else {
             self.out.push_back(Output::Deliver { id });
             return;
         };
         if r.queued {
             return; // not sent: a confused caller; the queue decides its fate
         }
-        let (retried, replayable) = (r.retried, r.replayable);
-        let older = r.sent_gen < self.generation;
         let refreshable_401 =
             status == 401 && matches!(bearer_error, None | Some(BearerError::InvalidToken));
-        if !older && status != 401 {
-            // The API took the current token: it is proven.
-            if let Some(c) = &mut self.cur {
-                c.unproven = false;
-            }
-        }
-        if refreshable_401 && !older && self.fresh_rejected(now) {
-            // The API rejects tokens that a refresh just produced: no
-            // refresh storm; the 401 goes to the caller.
-            self.requests.remove(&id);
-            self.out.push_back(Output::Deliver { id });
+        let older = r.sent_gen < self.generation;
+        if self.fresh_token_rule(id, status, refreshable_401, older, now) {
             return;
         }
-        if !refreshable_401 || retried || !replayable {
-            let fresh_failure = refreshable_401 && !retried && !older;
+        let Some(r) = self.requests.get_mut(&id) else {
+            return;
+        };
+        if !refreshable_401 || r.retried || !r.replayable {
+            let fresh_failure = refreshable_401 && !r.retried && !older;
             self.requests.remove(&id);
             self.out.push_back(Output::Deliver { id });
             if fresh_failure {
@@ -836,9 +828,7 @@ impl Session {
             }
             return;
         }
-        if let Some(r) = self.requests.get_mut(&id) {
-            r.retried = true;
-        }
+        r.retried = true;
         if older {
             if self.cur.is_none() && self.flight == Flight::Idle {
                 // Signed out since it left: resending without a token is pointless.
@@ -853,6 +843,33 @@ impl Session {
             self.requests.remove(&id);
             self.out.push_back(Output::Deliver { id });
         }
+    }
+
+    /// The fresh-token part of a response to request `id` (sent with an
+    /// `older` token or the current one): any status but 401 proves the
+    /// current token; a refreshable 401 that [`Self::fresh_rejected`] stops
+    /// is delivered (`true`: nothing more to do).
+    fn fresh_token_rule(
+        &mut self,
+        id: RequestId,
+        status: u16,
+        refreshable_401: bool,
+        older: bool,
+        now: Millis,
+    ) -> bool {
+        if !older && status != 401 {
+            if let Some(c) = &mut self.cur {
+                c.unproven = false;
+            }
+        }
+        if refreshable_401 && !older && self.fresh_rejected(now) {
+            // The API rejects tokens that a refresh just produced: no
+            // refresh storm; the 401 goes to the caller.
+            self.requests.remove(&id);
+            self.out.push_back(Output::Deliver { id });
+            return true;
+        }
+        false
     }
 
     /// A refreshable 401 on a request sent with the current token: whether
