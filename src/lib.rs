@@ -7,7 +7,13 @@
 //!   outputs (fetch, timers, storage, BroadcastChannel, DOM drafts).
 
 pub mod core;
-mod heap;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;
+
+/// The wasm heap: talc's allocator for single-threaded WebAssembly, which
+/// grows linear memory as needed. A build with the `atomics` target feature
+/// (threads) keeps std's allocator: talc's wasm cell assumes one thread.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static HEAP: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
