@@ -385,6 +385,19 @@ fn retry_after_reads_every_http_date_format() {
     );
 }
 
+#[test]
+fn a_declared_content_length_over_the_bound_is_not_read() {
+    let max = MAX_BODY_BYTES.to_string();
+    let over = (MAX_BODY_BYTES + 1).to_string();
+    assert!(!refresh::declared_too_large(&max));
+    assert!(refresh::declared_too_large(&over));
+    assert!(refresh::declared_too_large(" 52428800 "));
+    assert!(refresh::declared_too_large("99999999999999999999999999"));
+    for not_a_length in ["", "-1", "1e9", "abc", "0x10000"] {
+        assert!(!refresh::declared_too_large(not_a_length), "{not_a_length}");
+    }
+}
+
 // ----- the refresh function ------------------------------------------------
 
 #[test]

@@ -212,11 +212,11 @@ pub const MAX_RESOURCE_BYTES: usize = 2048;
 /// ```
 pub fn resource_indicator(uri: &str) -> Result<(), &'static str> {
     let bytes = uri.as_bytes();
-    let Some(colon) = uri.find(':') else {
+    let Some(colon) = bytes.iter().position(|&b| b == b':') else {
         return Err(REASON_RESOURCE);
     };
-    let (scheme, _) = uri.split_at(colon);
-    let mut scheme_bytes = scheme.bytes();
+    let (scheme, _) = bytes.split_at(colon);
+    let mut scheme_bytes = scheme.iter().copied();
     let scheme_ok = scheme_bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
         && scheme_bytes.all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
     let uri_chars = bytes

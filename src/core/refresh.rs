@@ -278,7 +278,7 @@ pub fn validate(
 /// A string of seconds (`"3600"`, `" 3600 "`, `"3.5e2"`), read with the JSON
 /// number grammar (no float parser of its own).
 fn numeric(text: &str) -> Option<f64> {
-    match json::parse(text.trim(), false) {
+    match json::parse(text.trim_ascii(), false) {
         Ok(Value::Num(n)) => Some(n),
         _ => None,
     }
@@ -452,6 +452,17 @@ fn transient(status: u16, retry_after_ms: Option<Millis>, detail: &str) -> Refre
     }
 }
 
+/// Whether a `Content-Length` header value declares a body over
+/// [`MAX_BODY_BYTES`] (then the browser layer does not read it at all).
+pub fn declared_too_large(content_length: &str) -> bool {
+    let value = content_length.trim_ascii();
+    !value.is_empty()
+        && value.bytes().all(|b| b.is_ascii_digit())
+        && value.bytes().fold(0u64, |acc, b| {
+            acc.saturating_mul(10).saturating_add(u64::from(b - b'0'))
+        }) > MAX_BODY_BYTES as u64
+}
+
 /// `Retry-After` (RFC 9110 §10.2.3): delay-seconds, or an HTTP-date in any
 /// of the three formats a recipient must accept (IMF-fixdate, RFC 850,
 /// asctime). A date in the past is a delay of 0. `None`: not understood.
@@ -467,7 +478,7 @@ fn transient(status: u16, retry_after_ms: Option<Millis>, detail: &str) -> Refre
 /// assert_eq!(parse_retry_after("soon", now), None);
 /// ```
 pub fn parse_retry_after(value: &str, now: Millis) -> Option<Millis> {
-    let value = value.trim();
+    let value = value.trim_ascii();
     if value.is_empty() {
         return None;
     }
@@ -481,75 +492,69 @@ pub fn parse_retry_after(value: &str, now: Millis) -> Option<Millis> {
     Some(at.saturating_sub(now))
 }
 
-/// An HTTP-date as epoch milliseconds.
+/// An HTTP-date as epoch milliseconds. Read as bytes: the three formats
+/// are ASCII, and a byte tokenizer costs far less wasm than `str` patterns.
 fn http_date(value: &str, now: Millis) -> Option<Millis> {
-    if value.len() > 64 {
+    let mut parts: [&[u8]; 6] = [&[]; 6];
+    let mut n = 0;
+    for part in value
+        .as_bytes()
+        .split(|b| matches!(b, b' ' | b',' | b'-'))
+        .filter(|p| !p.is_empty())
+    {
+        *parts.get_mut(n)? = part;
+        n += 1;
+    }
+    let (weekday, rest) = parts.get(..n)?.split_first()?;
+    if !weekday.iter().all(u8::is_ascii_alphabetic) {
         return None;
     }
-    let mut parts = value.split([' ', ',', '-']).filter(|p| !p.is_empty());
-    let weekday = parts.next()?;
-    if !weekday.bytes().all(|b| b.is_ascii_alphabetic()) {
-        return None;
-    }
-    let rest: Vec<&str> = parts.collect();
-    let (day, month, year, time, two_digit_year) = match rest.as_slice() {
+    let (day, month, year, time) = match *rest {
         // IMF-fixdate `06 Nov 1994 08:49:37 GMT` / RFC 850 `06-Nov-94 08:49:37 GMT`.
-        [day, month, year, time, gmt] if *gmt == "GMT" => {
-            (*day, *month, *year, *time, year.len() == 2)
-        }
+        [day, month, year, time, b"GMT"] => (day, month, year, time),
         // asctime `Nov  6 08:49:37 1994`.
-        [month, day, time, year] => (*day, *month, *year, *time, false),
+        [month, day, time, year] if year.len() == 4 => (day, month, year, time),
         _ => return None,
     };
-    let month = month_number(month)?;
-    let day = digits(day, 1, 2)?;
-    let mut year = digits(
-        year,
-        if two_digit_year { 2 } else { 4 },
-        if two_digit_year { 2 } else { 4 },
-    )?;
-    if two_digit_year {
-        // RFC 9110: a year more than 50 years in the future is in the past century.
-        let this_year = civil_from_days((now / 86_400_000) as i64);
+    let month = MONTHS.iter().position(|m| *m == month)? as u64 + 1;
+    let day = number(day, 1, 2)?;
+    let mut year = number(year, 2, 4)?;
+    if year < 100 {
+        // RFC 850: a year more than 50 years ahead is in the past century.
+        let this_year = civil_year((now / 86_400_000) as i64);
         let mut full = this_year - this_year.rem_euclid(100) + year as i64;
         if full > this_year + 50 {
             full -= 100;
         }
         year = u64::try_from(full).ok()?;
     }
-    let mut hms = time.split(':');
-    let hour = digits(hms.next()?, 2, 2)?;
-    let minute = digits(hms.next()?, 2, 2)?;
-    let second = digits(hms.next()?, 2, 2)?;
-    if hms.next().is_some() || hour > 23 || minute > 59 || second > 60 {
+    let &[h1, h2, b':', m1, m2, b':', s1, s2] = time else {
+        return None;
+    };
+    let hour = number(&[h1, h2], 2, 2)?;
+    let minute = number(&[m1, m2], 2, 2)?;
+    let second = number(&[s1, s2], 2, 2)?;
+    if hour > 23 || minute > 59 || second > 60 || day == 0 || day > days_in_month(year, month) {
         return None;
     }
-    if day == 0 || day > days_in_month(year, month) {
-        return None;
-    }
-    let days = days_from_civil(year as i64, month, day);
-    let seconds = days
+    let seconds = days_from_civil(year as i64, month, day)
         .checked_mul(86_400)?
         .checked_add((hour * 3600 + minute * 60 + second.min(59)) as i64)?;
     u64::try_from(seconds).ok()?.checked_mul(1000)
 }
 
-/// `text` as a number of `min..=max` ASCII digits.
-fn digits(text: &str, min: usize, max: usize) -> Option<u64> {
-    if !(min..=max).contains(&text.len()) || !text.bytes().all(|b| b.is_ascii_digit()) {
+const MONTHS: [&[u8]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
+
+/// `text` as a number of `min..=max` ASCII digits (with `max == 4`, 3 digits
+/// are refused: years have 2 or 4).
+fn number(text: &[u8], min: usize, max: usize) -> Option<u64> {
+    let ok_len = (min..=max).contains(&text.len()) && !(max == 4 && text.len() == 3);
+    if !ok_len || !text.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    Some(
-        text.bytes()
-            .fold(0, |acc, b| acc * 10 + u64::from(b - b'0')),
-    )
-}
-
-fn month_number(name: &str) -> Option<u64> {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    MONTHS.iter().position(|m| *m == name).map(|i| i as u64 + 1)
+    Some(text.iter().fold(0, |acc, b| acc * 10 + u64::from(b - b'0')))
 }
 
 fn days_in_month(year: u64, month: u64) -> u64 {
@@ -574,7 +579,7 @@ fn days_from_civil(year: i64, month: u64, day: u64) -> i64 {
 }
 
 /// The year of a day count since 1970-01-01 (`civil_from_days`, year only).
-fn civil_from_days(days: i64) -> i64 {
+fn civil_year(days: i64) -> i64 {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;

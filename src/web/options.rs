@@ -406,19 +406,20 @@ fn parse_resource(refresh: &JsValue) -> Result<Vec<String>, JsValue> {
     else {
         return Ok(Vec::new());
     };
-    let entries: Vec<JsValue> = if Array::is_array(&value) {
-        value.unchecked_ref::<Array>().iter().collect()
+    let list: Array = if Array::is_array(&value) {
+        value.unchecked_into()
     } else {
-        vec![value]
+        Array::of1(&value)
     };
-    if entries.is_empty() || entries.len() > config::MAX_RESOURCES {
+    let count = list.length() as usize;
+    if count == 0 || count > config::MAX_RESOURCES {
         return Err(config_error(
             NAME,
             "must be one URI or an array of 1 to 16 URIs",
         ));
     }
-    let mut out = Vec::with_capacity(entries.len());
-    for entry in entries {
+    let mut out = Vec::with_capacity(count);
+    for entry in list.iter() {
         let text = entry
             .as_string()
             .ok_or_else(|| config_error(NAME, config::REASON_RESOURCE))?;

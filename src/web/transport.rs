@@ -188,9 +188,7 @@ fn build_request(
 /// JS string) is never copied into wasm memory.
 async fn read_text(response: &Response) -> Result<String, Body<'static>> {
     let max = refresh::MAX_BODY_BYTES;
-    let declared =
-        fetch::header(response, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
+    if fetch::header(response, "content-length").is_some_and(|v| refresh::declared_too_large(&v)) {
         if let Some(stream) = response.body() {
             let _ = stream.cancel();
         }
