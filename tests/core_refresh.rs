@@ -987,6 +987,25 @@ fn a_token_the_api_took_refreshes_at_once_on_a_later_401() {
 }
 
 #[test]
+fn tokens_from_another_tab_refresh_on_a_401() {
+    // Another tab's tokens may come from its sign-in: a 401 on them is an
+    // expired token like any other (e2e: 5 tabs whose tokens expire together).
+    let a = jwt(T0 + 900_000, T0);
+    let (mut h, _) = H::signed_in(&a, "r1", None);
+    let b = jwt(T0 + 1_800_000, T0);
+    h.step(Input::FromTab(TabMessage::Tokens(StoredSession {
+        access_token: b.clone(),
+        refresh_token: Some("r2".into()),
+        expires_at: T0 + 1_800_000,
+        started_at: T0,
+    })));
+    h.start(1);
+    let out = h.respond(1, 401);
+    assert!(warnings(&out).is_empty());
+    assert_eq!(starts(&out), [(1, Some("r2".into()))]);
+}
+
+#[test]
 fn the_cool_down_starts_small_again_after_ten_quiet_minutes() {
     let a = jwt(T0 + 9_000_000, T0);
     let (mut h, _) = H::signed_in(&a, "r1", None);

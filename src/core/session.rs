@@ -43,8 +43,8 @@
 //!   access token makes the new refresh token the current one (persisted and
 //!   broadcast at once); the access token in place stays and the failure is
 //!   handled as `Transient` — the retry sends the new refresh token.
-//! - **No storm on fresh tokens.** A token from a refresh (here or in
-//!   another tab) is unproven until a response to a request sent with it is
+//! - **No storm on fresh tokens.** A token from a refresh made by this
+//!   session (not from another tab: that may be a sign-in) is unproven until a response to a request sent with it is
 //!   anything but 401. The first refreshable 401 on an unproven token does
 //!   not refresh: it is delivered, warning `fresh_token_rejected`, and 401s
 //!   start no refresh for a cool-down of [`FRESH_COOLDOWN_BASE_MS`], doubled
@@ -393,8 +393,8 @@ struct Current {
     decoded: Option<DecodedJwt>,
     /// The refresh endpoint rejected a proactive refresh: no more attempts.
     refresh_dead: bool,
-    /// Came from a refresh (here or in another tab) and no response to a
-    /// request sent with it has shown that the API accepts it yet.
+    /// Came from a refresh made here, and no response to a request sent
+    /// with it has shown that the API accepts it yet.
     unproven: bool,
     /// A 401 on it while unproven started the fresh-token cool-down already.
     struck: bool,
@@ -714,8 +714,9 @@ impl Session {
             started_at: s.started_at,
             decoded,
             refresh_dead: false,
-            // Another tab's refresh produced them (or so we must assume).
-            unproven: from_tab,
+            // Not ours: another tab's sign-in as likely as its refresh (that
+            // tab's own rule bounds its refreshes).
+            unproven: false,
             struck: false,
         });
         self.generation += 1;
