@@ -40,7 +40,7 @@
 //!   is `Rejected`, anything else thrown is `Transient`.
 //!
 //! Nothing here panics, whatever the input (fuzzed by `fuzz/fuzz_targets/refresh.rs`,
-//! property-tested in `tests/core_props.rs`).
+//! property-tested in `tests/core_refresh.rs`).
 
 use std::rc::Rc;
 
