@@ -12,6 +12,8 @@
 //   node bench/run.mjs --note TEXT  a remark about the build measured, shown in the report
 //   node bench/run.mjs --build-only bundle the peers and the page, no browser (a check for CI)
 //   node bench/run.mjs --dist D --clean-commit SHA   D was built from a clean export of SHA
+//   node bench/run.mjs --first-load  only the first-load section (throttled link, bench/first-load.mjs),
+//                                    merged into the committed results.json
 //
 // Steps: package sizes (esbuild + gzip -9, bench/sizes.mjs); bundle the page
 // (bench/page/*.js + ky, axios, axios-auth-refresh, jwt-decode) into
@@ -32,6 +34,7 @@ import { measureSizes, packageVersion } from "./sizes.mjs";
 import { evaluateTargets, renderMarkdown, renderSummary } from "./report.mjs";
 import { summarizeProfile } from "./profile.mjs";
 import { CHROMIUM_ARGS as BASE_CHROMIUM_ARGS } from "../tests/e2e/helpers.mjs";
+import { buildFirstLoad, firstLoadFile, measureFirstLoad } from "./first-load.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BENCH = join(ROOT, "bench");
@@ -46,6 +49,7 @@ const write = !args.has("--no-write");
 const profile = !args.has("--no-profile");
 const renderOnly = args.has("--render");
 const buildOnly = args.has("--build-only");
+const firstLoadOnly = args.has("--first-load");
 const noteArg = argv.indexOf("--note");
 const NOTE = noteArg >= 0 ? (argv[noteArg + 1] ?? null) : null;
 // `--dist` built from a clean export of this commit (not from the work tree).
@@ -65,6 +69,7 @@ const CONFIG = quick
       memoryFetches: 10_000,
       memoryRefreshes: 1_000,
       startupRuns: 3,
+      firstLoadRuns: 3,
     }
   : {
       rounds: 11,
@@ -77,6 +82,7 @@ const CONFIG = quick
       memoryFetches: 100_000,
       memoryRefreshes: 10_000,
       startupRuns: 9,
+      firstLoadRuns: 5,
     };
 
 // The e2e tests' flags (root, loopback-only network), plus bench-only ones.
@@ -100,8 +106,8 @@ function step(msg) {
   process.stdout.write(`bench: ${msg}\n`);
 }
 
-/** Static server: / (page), /bench.js (bundle), /dist/* (the package). */
-function serve() {
+/** Static server: / (page), /bench.js (bundle), /dist/* (the package), /first-load/* (gzip). */
+function serve(firstLoadDir) {
   const routes = {
     "/": join(BENCH, "page", "index.html"),
     "/bench.js": join(BUILD, "page", "bench.js"),
@@ -112,6 +118,17 @@ function serve() {
     if (noContent.has(path)) {
       res.writeHead(204);
       res.end();
+      return;
+    }
+    const gz = firstLoadDir ? firstLoadFile(firstLoadDir, path) : null;
+    if (gz) {
+      res.writeHead(200, {
+        "cache-control": "no-store",
+        "content-encoding": "gzip",
+        "content-type": TYPES[extname(path)] ?? "application/octet-stream",
+        "content-length": gz.length,
+      });
+      res.end(gz);
       return;
     }
     let file = routes[path];
@@ -218,6 +235,7 @@ async function main() {
     process.stdout.write(`${writeOutputs(results)}\n`);
     return;
   }
+  if (firstLoadOnly) return firstLoadMain();
   const t0 = Date.now();
   const loadAverageStart = loadavg().map((x) => Math.round(x * 100) / 100);
   mkdirSync(BUILD, { recursive: true });
@@ -232,7 +250,9 @@ async function main() {
     return;
   }
 
-  const server = await serve();
+  step("bundling the first-load pages");
+  const firstLoad = await buildFirstLoad(ROOT, BUILD, DIST);
+  const server = await serve(firstLoad.dir);
   const origin = `http://127.0.0.1:${server.address().port}`;
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -255,6 +275,8 @@ async function main() {
 
     step(`running in Chromium ${browser.version()} (${quick ? "quick" : `${CONFIG.rounds} rounds`})`);
     const measured = await page.evaluate((cfg) => window.__bench.run(cfg), CONFIG);
+    step(`first load on a throttled link (${CONFIG.firstLoadRuns} loads per page)`);
+    measured.firstLoad = await measureFirstLoad(browser, origin, firstLoad.pages, CONFIG.firstLoadRuns, step);
     let profiles = {};
     if (profile) {
       step("CPU profiles of the tokenwarden workloads");
@@ -294,6 +316,7 @@ async function main() {
       burst: measured.burst,
       memory: measured.memory ?? null,
       startup: measured.startup ?? null,
+      firstLoad: measured.firstLoad ?? null,
       profiles,
       pageErrors,
       pageElapsedMs: measured.elapsedMs,
@@ -318,6 +341,37 @@ async function main() {
   if (broken) {
     process.stderr.write(`bench: tokenwarden did not load from ${DIST}; results not written\n`);
     process.exitCode = 1;
+  }
+}
+
+/** `--first-load`: that section alone, merged into the committed results. */
+async function firstLoadMain() {
+  const file = join(BENCH, "results.json");
+  const results = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : null;
+  mkdirSync(BUILD, { recursive: true });
+  step("bundling the first-load pages");
+  const firstLoad = await buildFirstLoad(ROOT, BUILD, DIST);
+  const server = await serve(firstLoad.dir);
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: CHROMIUM_ARGS, headless: true });
+  let measured;
+  try {
+    step(`first load on a throttled link (${CONFIG.firstLoadRuns} loads per page)`);
+    measured = await measureFirstLoad(browser, origin, firstLoad.pages, CONFIG.firstLoadRuns, step);
+    measured.date = new Date().toISOString();
+    measured.git = gitInfo();
+    measured.chromium = browser.version();
+  } finally {
+    await browser.close();
+    server.close();
+  }
+  if (results) {
+    results.firstLoad = measured;
+    results.config.firstLoadRuns = CONFIG.firstLoadRuns;
+    results.targets = evaluateTargets(results);
+    process.stdout.write(`\n${writeOutputs(results)}\n`);
+  } else {
+    process.stdout.write(`${JSON.stringify(measured, null, 2)}\n`);
   }
 }
 

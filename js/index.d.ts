@@ -134,6 +134,16 @@ export interface TokenManagerOptions {
    * show your own login dialog. A handler that throws does not stop the redirect.
    */
   onSessionExpired?: (info: SessionExpiredInfo) => boolean | void;
+  /**
+   * For APIs that signal an expired token their own way (a 419, a JSON error
+   * code). Called with a clone of each response to a request that carried the
+   * token (read its body freely; the caller's response is untouched). `true`:
+   * the token was rejected (one refresh, then a replay, as for a 401); `false`:
+   * delivered as it is, even a 401; anything else: the built-in 401 rule. A
+   * throw or rejection delivers the response as it is and emits an `error`
+   * event `should_refresh_failed`.
+   */
+  shouldRefresh?: (response: Response) => boolean | void | Promise<boolean | void>;
   /** The `fetch` used for every request the manager makes (API and refresh). Default `globalThis.fetch`. */
   fetch?: typeof globalThis.fetch;
   /** Most requests that may wait for a refresh; more are rejected (`queue_full`). Default 1000. */
@@ -200,11 +210,30 @@ export type TokenErrorCode =
   /** `error` event: `returnParam` is not a plain parameter name; no redirect. */
   | "return_param_invalid"
   /** `error` event: no `location` to redirect (worker). */
-  | "redirect_no_location";
+  | "redirect_no_location"
+  /** `error` event: `shouldRefresh` threw or rejected (`error.cause`); the response was delivered as it is. */
+  | "should_refresh_failed"
+  /**
+   * The wasm module trapped (a bug): the call that hit it rejects with this,
+   * every manager of that module instance emits an `error` event with it and
+   * fails every later call with it; a manager created afterwards works.
+   */
+  | "internal"
+  /** The page's CSP blocks WebAssembly: add `'wasm-unsafe-eval'` to `script-src`. */
+  | "wasm_blocked"
+  /**
+   * The wasm URL answered an error status or something that is not wasm
+   * (e.g. `index.html` from Vite's dev server or an SPA fallback).
+   */
+  | "wasm_not_found"
+  /** The wasm could not be fetched or instantiated otherwise (offline: `init()` again retries). */
+  | "wasm_load_failed"
+  /** Not a browser (Node, SSR) or no WebAssembly: create the manager in the browser only. */
+  | "unsupported_environment";
 
 /** The one error type tokenwarden throws or rejects with. */
 export declare class TokenError extends Error {
-  constructor(code: TokenErrorCode, message: string);
+  constructor(code: TokenErrorCode, message: string, options?: { cause?: unknown });
   readonly name: "TokenError";
   /** Stable code; see {@link TokenErrorCode}. */
   readonly code: TokenErrorCode;
@@ -213,11 +242,11 @@ export declare class TokenError extends Error {
   /** For `invalid_token`: the part at fault, or `null` for the overall shape. */
   readonly part?: "header" | "payload" | "signature" | null;
   /**
-   * For `invalid_token`: `wrong_part_count`, `empty_part`, `invalid_base64`,
-   * `invalid_utf8`, `invalid_json`, `not_object`, `bad_claim`, `exp_in_milliseconds`
-   * (`decodeJwt`); `not_an_object`, `missing_access_token`, `token_too_large`
-   * (over 16 KiB), `invalid_characters`, `invalid_refresh_token`,
-   * `invalid_expires_in` (`setSession`).
+   * For `invalid_token` from `decodeJwt`: `not_a_string`, `missing_part`,
+   * `wrong_part_count`, `empty_part`, `invalid_base64`, `invalid_utf8`,
+   * `invalid_json`, `not_object`. From `setSession`: `not_an_object`,
+   * `missing_access_token`, `token_too_large` (over 16 KiB),
+   * `invalid_characters`, `invalid_refresh_token`, `invalid_expires_in`.
    */
   readonly reason?: string;
   /** For `invalid_token` with reason `bad_claim`: the claim (`exp`, `iat`, …). */
@@ -305,7 +334,27 @@ export interface DraftsApi {
   discard(target: HTMLFormElement | string): number;
 }
 
-/** A token manager; create it with {@link createTokenManager}. */
+/**
+ * Per-request control, as the `tokenwarden` member of `auth.fetch`'s `init`
+ * (with a `Request` input: in the `init` beside it). Removed before your
+ * `fetch` is called. Anything else rejects with a `TypeError`.
+ */
+export interface RequestControl {
+  /** `false`: no `Authorization` header and no refresh handling. Default `true` (own origin and `allowedOrigins` only). */
+  auth?: boolean;
+  /** `false`: the token as usual, but no refresh handling: never waits for a refresh, a 401 is delivered as it is. Default `true`. */
+  refresh?: boolean;
+}
+
+/** `auth.fetch`'s `init`: a `RequestInit` plus {@link RequestControl}. */
+export interface TokenwardenRequestInit extends RequestInit {
+  tokenwarden?: RequestControl | null;
+}
+
+/**
+ * A token manager; create it with {@link createTokenManager}. Every method
+ * works detached (`const { fetch } = auth`, `ky.create({ fetch: auth.fetch })`).
+ */
 export interface TokenManager {
   /** Start a session after sign-in. Throws `TokenError` (`invalid_token`) for an unusable token. */
   setSession(tokens: TokenSet): void;
@@ -314,7 +363,7 @@ export interface TokenManager {
    * `allowedOrigins`, one shared refresh on 401, and an exact replay of the
    * request. Resolves to the real `Response` (of the retry, if there was one).
    */
-  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  fetch(input: RequestInfo | URL, init?: TokenwardenRequestInit): Promise<Response>;
   /** Subscribe to an event; returns the function that unsubscribes. */
   on<K extends TokenManagerEventName>(event: K, listener: (payload: TokenManagerEvents[K]) => void): () => void;
   /** Refresh now, or join the refresh in flight. */
@@ -329,7 +378,7 @@ export interface TokenManager {
   readonly expiresAt: number | null;
   /** When the next proactive refresh is planned (epoch ms), or `null`. */
   readonly refreshAt: number | null;
-  /** The access token's payload, or `null`. */
+  /** The access token's payload (as `decodeJwt` reads it), or `null` (opaque token, signed out). */
   readonly claims: Record<string, unknown> | null;
   /** The storage in effect (`"memory"` after a storage failure), or `null` once disposed. */
   readonly storage: "memory" | "session" | "local" | null;
@@ -338,25 +387,73 @@ export interface TokenManager {
 }
 
 /**
- * Create a token manager. Loads the wasm module on first use. Throws
- * `TokenError` code `config` for invalid options.
+ * Create a token manager. Loads the wasm module on first use. Rejects with
+ * `TokenError` code `config` for invalid options, `unsupported_environment`
+ * outside a browser (Node, SSR), or the load's code (`wasm_blocked`,
+ * `wasm_not_found`, `wasm_load_failed`).
  */
 export declare function createTokenManager(options: TokenManagerOptions): Promise<TokenManager>;
 
 /**
- * Load the wasm module explicitly (once). By default it is fetched from next
- * to the JS entry; pass a URL, a `Response`, the bytes or a compiled module.
+ * Load the wasm module explicitly (once; later calls share the load). By
+ * default it is fetched from next to the JS entry, with the same request as
+ * `<link rel="preload" as="fetch" type="application/wasm" crossorigin>`, so a
+ * preload is reused; call it at the top of the entry module to start the
+ * download early. Pass a URL, a `Response`, the bytes or a compiled module
+ * for other setups (in Node: the bytes, for `decodeJwt`). Rejects with
+ * `TokenError` code `wasm_blocked`, `wasm_not_found`, `wasm_load_failed` or
+ * `unsupported_environment`.
  */
 export declare function init(
   urlOrBytes?: string | URL | Request | Response | BufferSource | WebAssembly.Module,
 ): Promise<void>;
 
+/** A JWT's header as `decodeJwt(token, { header: true })` returns it. */
+export interface JwtHeader {
+  typ?: string;
+  alg?: string;
+  kid?: string;
+  [member: string]: unknown;
+}
+
 /**
- * Decode a JWT's payload (no signature verification). Throws `TokenError`
- * code `invalid_token` (with `part` and `reason`) when it does not decode, or
- * `not_initialized` before the wasm module is loaded.
+ * A JWT's payload as `decodeJwt` returns it. The registered claims are typed
+ * as RFC 7519 has them; `decodeJwt` does not check them (a numeric `sub`
+ * decodes as a number): pass your own type to narrow.
  */
-export declare function decodeJwt(token: string): Record<string, unknown>;
+export interface JwtPayload {
+  iss?: string;
+  sub?: string;
+  aud?: string[] | string;
+  exp?: number;
+  nbf?: number;
+  iat?: number;
+  jti?: string;
+  [claim: string]: unknown;
+}
+
+/** `decodeJwt`'s options (as jwt-decode's). */
+export interface DecodeJwtOptions {
+  /** `true`: decode the header instead of the payload. */
+  header?: boolean;
+}
+
+/**
+ * Decode a JWT's header (no signature verification, no checks of its
+ * members). Throws `TokenError` code `invalid_token` (with `part` and
+ * `reason`) when the header is not base64url of a UTF-8 JSON object or
+ * `token` is not a string (`not_a_string`), or `not_initialized` before the
+ * wasm module is loaded.
+ */
+export declare function decodeJwt<T = JwtHeader>(token: string, options: DecodeJwtOptions & { header: true }): T;
+/**
+ * Decode a JWT's payload: a decoder, not a validator (no signature check, no
+ * claim checks). Throws `TokenError` code `invalid_token` (with `part` and
+ * `reason`) when the payload is not base64url of a UTF-8 JSON object or
+ * `token` is not a string (`not_a_string`), or `not_initialized` before the
+ * wasm module is loaded.
+ */
+export declare function decodeJwt<T = JwtPayload>(token: string, options?: DecodeJwtOptions): T;
 
 /**
  * On the login page: where to go back to after sign-in. The `param` query

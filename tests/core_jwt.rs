@@ -219,6 +219,7 @@ fn exp_in_milliseconds_is_its_own_error() {
 fn error_codes_are_stable() {
     let codes = [
         (JwtError::WrongPartCount { found: 2 }, "wrong_part_count"),
+        (JwtError::MissingPart(Part::Payload), "missing_part"),
         (JwtError::EmptyPart(Part::Header), "empty_part"),
         (JwtError::Base64(Part::Payload), "invalid_base64"),
         (JwtError::Utf8(Part::Header), "invalid_utf8"),

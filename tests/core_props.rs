@@ -285,6 +285,7 @@ impl Harness {
                     id,
                     attach,
                     replayable,
+                    refresh: true,
                 })
             }
             Op::Respond {
@@ -307,6 +308,7 @@ impl Harness {
                     status,
                     bearer_error,
                     renewed_token: None,
+                    should_refresh: None,
                 })?;
                 // A response always settles the request one way or another.
                 if self.reqs.get(&id) == Some(&Req::Held) {
@@ -437,6 +439,7 @@ impl Harness {
                     status: 200,
                     bearer_error: None,
                     renewed_token: None,
+                    should_refresh: None,
                 })?;
             } else if let Some(attempt) = self.attempt.take() {
                 let access = self.token(900);
@@ -504,7 +507,7 @@ proptest! {
         }
         for id in 1..=n as u64 {
             h.reqs.insert(id, Req::Held);
-            h.feed(Input::Response { id, status: 401, bearer_error: None, renewed_token: None })?;
+            h.feed(Input::Response { id, status: 401, bearer_error: None, renewed_token: None, should_refresh: None })?;
         }
         prop_assert_eq!(h.last_attempt, 1, "exactly one refresh for the burst");
         prop_assert_eq!(h.s.queued_len(), n);

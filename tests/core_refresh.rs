@@ -581,6 +581,7 @@ impl H {
             id,
             attach: true,
             replayable: true,
+            refresh: true,
         })
     }
 
@@ -592,6 +593,7 @@ impl H {
             status,
             bearer_error: None,
             renewed_token: None,
+            should_refresh: None,
         })
     }
 

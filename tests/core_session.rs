@@ -70,6 +70,7 @@ impl H {
             id,
             attach: true,
             replayable: true,
+            refresh: true,
         })
     }
 
@@ -79,6 +80,7 @@ impl H {
             status,
             bearer_error: None,
             renewed_token: None,
+            should_refresh: None,
         })
     }
 
@@ -549,6 +551,7 @@ fn forbidden_and_insufficient_scope_do_not_refresh() {
             status: 401,
             bearer_error: Some(e),
             renewed_token: None,
+            should_refresh: None,
         });
         assert_eq!(out, [Output::Deliver { id: 2 }]);
     }
@@ -558,6 +561,7 @@ fn forbidden_and_insufficient_scope_do_not_refresh() {
         status: 401,
         bearer_error: Some(BearerError::InvalidToken),
         renewed_token: None,
+        should_refresh: None,
     });
     assert_eq!(starts(&out).len(), 1);
 }
@@ -571,6 +575,7 @@ fn untokened_requests_are_sent_at_once_and_always_delivered() {
         id: 2,
         attach: false,
         replayable: true,
+        refresh: true,
     });
     assert_eq!(out, [Output::Send { id: 2, token: None }]);
     assert_eq!(h.respond(2, 401), [Output::Deliver { id: 2 }]);
@@ -583,6 +588,7 @@ fn non_replayable_401_is_delivered_but_refreshes_for_the_others() {
         id: 1,
         attach: true,
         replayable: false,
+        refresh: true,
     });
     let out = h.respond(1, 401);
     assert_eq!(out[0], Output::Deliver { id: 1 });
@@ -733,6 +739,7 @@ fn proactive_refresh_due_during_a_cooldown_waits_for_its_end_without_spinning() 
         status: 200,
         bearer_error: None,
         renewed_token: Some(jwt(T0 + 1_000_000, T0)),
+        should_refresh: None,
     });
     assert_eq!(h.s.cooldown_until(), Some(cooldown_end));
     let planned = h.s.refresh_at().unwrap();
@@ -1064,6 +1071,7 @@ fn renewed_token_header_is_accepted_only_if_it_expires_later() {
         status: 200,
         bearer_error: None,
         renewed_token: Some(later.clone()),
+        should_refresh: None,
     });
     assert!(matches!(out[0], Output::Persist(Some(_))));
     assert_eq!(*out.last().unwrap(), Output::Deliver { id: 1 });
@@ -1076,6 +1084,7 @@ fn renewed_token_header_is_accepted_only_if_it_expires_later() {
             status: 200,
             bearer_error: None,
             renewed_token: Some(bad),
+            should_refresh: None,
         });
         assert_eq!(warnings(&out), [warning::RENEWED_TOKEN_IGNORED]);
         assert_eq!(h.s.access_token(), Some(later.as_str()));
@@ -1094,6 +1103,56 @@ fn request_gone_leaves_the_queue_silently() {
         .ok(1, &b, None)
         .iter()
         .any(|o| matches!(o, Output::Send { .. })));
+}
+
+/// Issue 12 item 5: an aborted request frees its queue place at once (a
+/// later request is queued, not `queue_full`), whether it waited for its
+/// replay or for its first send, and its deadline no longer arms the timer.
+#[test]
+fn request_gone_frees_its_queue_place_for_a_later_request() {
+    let config = Config {
+        queue_limit: 1,
+        ..Config::default()
+    };
+    // Waiting for its replay (a 401 started the refresh).
+    let (mut h, _) = H::signed_in(config.clone());
+    h.start(1);
+    assert_eq!(starts(&h.respond(1, 401)).len(), 1);
+    assert_eq!(h.s.queued_len(), 1);
+    h.now += 1_000;
+    assert!(h.step(Input::RequestGone { id: 1 }).is_empty());
+    assert_eq!(h.s.queued_len(), 0);
+    h.now += 1_000;
+    h.start(2);
+    let out = h.respond(2, 401);
+    assert!(
+        !out.iter().any(|o| matches!(o, Output::Reject { .. })),
+        "{out:?}"
+    );
+    assert_eq!(h.s.queued_len(), 1);
+    // The timer follows request 2's deadline, not the aborted one's.
+    assert_eq!(h.s.poll_timeout(), Some(h.now + 30_000));
+    let b = jwt(h.now + 900_000, h.now);
+    let out = h.ok(1, &b, None);
+    assert!(out.contains(&send(2, &b)));
+    assert!(!out.iter().any(|o| matches!(
+        o,
+        Output::Send { id: 1, .. } | Output::Reject { id: 1, .. } | Output::Deliver { id: 1 }
+    )));
+
+    // Waiting for its first send (the token expired: refresh first).
+    let mut h = H::new(config);
+    let a = jwt(T0 + 3_000, T0);
+    h.step(Input::SetSession(tokens(&a, Some("r"))));
+    assert_eq!(starts(&h.start(1)).len(), 1);
+    assert_eq!(h.s.queued_len(), 1);
+    assert!(h.step(Input::RequestGone { id: 1 }).is_empty());
+    let out = h.start(2);
+    assert!(
+        !out.iter().any(|o| matches!(o, Output::Reject { .. })),
+        "{out:?}"
+    );
+    assert_eq!(h.s.queued_len(), 1);
 }
 
 #[test]

@@ -699,6 +699,82 @@ async fn logout_saves_drafts_only_when_it_asks_for_the_login_page() {
     unmount();
 }
 
+/// Issue 12 item 8: fields whose name or id says they hold a secret are
+/// never stored, whatever their `type` (a show-password toggle makes a
+/// password field `type="text"`); `data-draft="on"` keeps one that the
+/// heuristics would drop; look-alike names (`spinner`, `shipping`) are kept.
+#[wasm_bindgen_test]
+async fn secret_sounding_fields_are_not_stored_at_session_end() {
+    let root = mount(
+        r#"<form id="pay" data-draft>
+          <input name="title">
+          <input name="password" type="text">
+          <input name="cvv">
+          <input name="card_cvv">
+          <input name="ssn">
+          <input name="iban">
+          <input name="pin">
+          <input name="userPin">
+          <input name="pin-code">
+          <input name="cardNumber" type="tel">
+          <input name="otp" inputmode="numeric">
+          <input name="verification_code">
+          <input name="api_key">
+          <input name="tax_id">
+          <input name="q" id="secret_token">
+          <textarea name="recovery_codes"></textarea>
+          <input name="spinner">
+          <input name="opinion">
+          <input name="shipping">
+          <input name="pinned" type="checkbox">
+          <input name="map_pin" data-draft="on">
+          <input name="kept_off" data-draft="off">
+        </form>"#,
+    );
+    let server = Server::new();
+    let auth = manager(
+        &server,
+        obj(r#"{"storage":"memory","storageKey":"it-secret","redirect":false}"#),
+    );
+    sign_in(&auth, "alice");
+    fill(
+        &root,
+        &obj(
+            r#"{"title":"keep","password":"SECRET-1","cvv":"SECRET-2","card_cvv":"SECRET-3",
+            "ssn":"SECRET-4","iban":"SECRET-5","pin":"SECRET-6","userPin":"SECRET-7",
+            "pin-code":"SECRET-8","cardNumber":"SECRET-9","otp":"SECRET-10",
+            "verification_code":"SECRET-11","api_key":"SECRET-12","tax_id":"SECRET-13",
+            "q":"SECRET-14","recovery_codes":"SECRET-15","spinner":"spin","opinion":"yes",
+            "shipping":"fast","pinned":true,"map_pin":"52.5,13.4","kept_off":"SECRET-16"}"#,
+        ),
+    );
+    end_session(&server, &auth).await;
+
+    let saved = stored();
+    assert_eq!(saved.len(), 1, "one draft for the form");
+    for i in 0..local_storage().length().unwrap() {
+        let key = local_storage().key(i).unwrap().unwrap();
+        let value = local_storage().get_item(&key).unwrap().unwrap_or_default();
+        assert!(
+            !value.contains("SECRET"),
+            "a secret reached storage: {value}"
+        );
+    }
+    let fields = get(&saved[0], "fields");
+    let names: Vec<String> = js_sys::Object::keys(fields.unchecked_ref::<js_sys::Object>())
+        .iter()
+        .filter_map(|k| k.as_string())
+        .collect();
+    assert_eq!(
+        names,
+        ["title", "spinner", "opinion", "shipping", "pinned", "map_pin"],
+        "only the harmless fields and the data-draft=\"on\" one"
+    );
+    assert_eq!(get_str(&fields, "map_pin").unwrap(), "52.5,13.4");
+    auth.dispose();
+    unmount();
+}
+
 // ---- config errors and the login-page helper ----
 
 #[wasm_bindgen_test]

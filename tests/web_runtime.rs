@@ -1068,11 +1068,11 @@ fn options_are_validated() {
 fn decode_jwt_and_set_session_errors() {
     set_error_class(test_token_error_class());
     let token = make_jwt(60.0);
-    let payload = decode_jwt(JsValue::from_str(&token)).unwrap();
+    let payload = decode_jwt(JsValue::from_str(&token), JsValue::UNDEFINED).unwrap();
     assert_eq!(get_str(&payload, "sub").unwrap(), "user-1");
 
     for (input, reason, part) in [
-        ("a.b", "wrong_part_count", JsValue::NULL),
+        ("abc", "missing_part", JsValue::from_str("payload")),
         (
             "e30.!!!.c2ln",
             "invalid_base64",
@@ -1080,16 +1080,16 @@ fn decode_jwt_and_set_session_errors() {
         ),
         ("e30.WzFd.c2ln", "not_object", JsValue::from_str("payload")),
     ] {
-        let error = decode_jwt(JsValue::from_str(input)).unwrap_err();
+        let error = decode_jwt(JsValue::from_str(input), JsValue::UNDEFINED).unwrap_err();
         assert_eq!(code_of(&error), "invalid_token", "{input}");
         assert_eq!(get_str(&error, "reason").unwrap(), reason, "{input}");
         assert_eq!(get(&error, "part"), part, "{input}");
         assert!(is_test_token_error(&error));
     }
-    assert_eq!(
-        code_of(&decode_jwt(JsValue::from_f64(1.0)).unwrap_err()),
-        "invalid_token"
-    );
+    let error = decode_jwt(JsValue::from_f64(1.0), JsValue::UNDEFINED).unwrap_err();
+    assert_eq!(code_of(&error), "invalid_token");
+    assert_eq!(get_str(&error, "reason").unwrap(), "not_a_string");
+    assert_eq!(get(&error, "part"), JsValue::NULL);
 
     let server = FakeServer::new();
     let auth = manager(&server, "");

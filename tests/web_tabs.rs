@@ -383,12 +383,51 @@ async fn lease_fallback_without_web_locks_still_makes_one_refresh() {
     assert_eq!(server.refresh_calls(), 1);
     assert_eq!(server.reuse(), 0);
     assert_eq!(a.access_token(), b.access_token());
+    // Both promises settled: A's refresh released the lease before its
+    // tokens went out; B's attempt, superseded by them, released (or never
+    // wrote) its own before B's promise settled.
     assert_eq!(
         local_get(&join(&k, ":refresh-lease")),
         None,
         "lease released"
     );
     a.dispose();
+    b.dispose();
+}
+
+/// Issue 12 item 11: a refresh that is superseded while it holds the lease
+/// (here: waiting for the tokens of the tab that rotated last) releases the
+/// lease before its `auth.refresh()` promise settles — not at its next poll.
+#[wasm_bindgen_test]
+async fn a_superseded_refresh_releases_the_lease_before_its_promise_settles() {
+    hide_locks();
+    let server = RotatingServer::new();
+    let k = key("lease-superseded");
+    let b = tab(&server, &k, "");
+    b.set_session(server.login()).unwrap();
+    // The rotation marker names tokens this tab does not have: under the
+    // lease it asks the others (hello) and waits for their tokens.
+    local_set(&join(&k, ":rotation"), "0123456789abcdef");
+    let raw = RawTab::new(&k);
+    let answer = js_sys::Object::new();
+    set(&answer, "accessToken", &JsValue::from_str(&make_jwt(600.0)));
+    set(&answer, "refreshToken", &JsValue::from_str("r-elsewhere"));
+    set(
+        &answer,
+        "expiresAt",
+        &JsValue::from_f64(b.expires_at().unwrap() + 300_000.0),
+    );
+    set(&answer, "startedAt", &JsValue::from_f64(1.0));
+    raw.answer_hello_with(&answer);
+    let outcome = refresh(&b).await;
+    // Checked before anything else can run: no poll, no timer in between.
+    let lease = local_get(&join(&k, ":refresh-lease"));
+    restore_locks();
+    outcome.expect("resolves with the tokens from the other tab");
+    assert_eq!(raw.hellos(), 1, "it held the lease and asked");
+    assert_eq!(lease, None, "lease released before the promise settled");
+    assert_eq!(server.refresh_calls(), 0);
+    raw.close();
     b.dispose();
 }
 
@@ -564,6 +603,76 @@ async fn tokens_of_a_logged_out_session_do_not_sign_a_tab_back_in() {
 }
 
 // ---- what is on the channel ----
+
+/// `n` managers on one storage key join one after the other (each gets the
+/// session from the others), one refreshes, one logs out. Returns the
+/// messages posted on the channel, by type, once every manager followed.
+async fn channel_traffic(n: usize) -> Vec<String> {
+    let server = RotatingServer::new();
+    let k = key("traffic");
+    let raw = RawTab::new(&k);
+    let first = tab(&server, &k, "");
+    first.set_session(server.login()).unwrap();
+    let mut tabs = vec![first];
+    for _ in 1..n {
+        let t = tab(&server, &k, "");
+        until("the new tab has the session", || t.access_token().is_some()).await;
+        tabs.push(t);
+    }
+    let last = tabs.last().expect("n >= 1");
+    refresh(last).await.expect("refresh");
+    let token = last.access_token();
+    until("every tab has the refreshed token", || {
+        tabs.iter().all(|t| t.access_token() == token)
+    })
+    .await;
+    JsFuture::from(tabs[0].logout(JsValue::UNDEFINED))
+        .await
+        .unwrap();
+    until("every tab is signed out", || {
+        tabs.iter().all(|t| t.access_token().is_none())
+    })
+    .await;
+    // Late answers would come within a few tasks: give them time to show.
+    pause(100.0).await;
+    let types: Vec<String> = raw.types().iter().filter_map(|t| t.as_string()).collect();
+    assert_eq!(server.refresh_calls(), 1);
+    raw.close();
+    for t in &tabs {
+        t.dispose();
+    }
+    types
+}
+
+fn count(types: &[String], kind: &str) -> usize {
+    types.iter().filter(|t| *t == kind).count()
+}
+
+/// Issue 12 item 10: the channel traffic grows linearly with the managers
+/// on one storage key (it grew with their square: every manager answered
+/// every `hello`).
+#[wasm_bindgen_test]
+async fn channel_messages_grow_linearly_with_the_managers() {
+    for n in [5usize, 25] {
+        let types = channel_traffic(n).await;
+        web_sys::console::log_1(&JsValue::from_str(&format!(
+            "{n} managers: {} messages: hello {}, session {}, tokens {}, logout {}",
+            types.len(),
+            count(&types, "hello"),
+            count(&types, "session"),
+            count(&types, "tokens"),
+            count(&types, "logout")
+        )));
+        // One hello per manager (the first asks too, before its sign-in),
+        // one answer per joining manager, one tokens
+        // message for the sign-in and one for the refresh, one logout.
+        assert_eq!(count(&types, "hello"), n, "{types:?}");
+        assert_eq!(count(&types, "session"), n - 1, "{types:?}");
+        assert_eq!(count(&types, "tokens"), 2, "{types:?}");
+        assert_eq!(count(&types, "logout"), 1, "{types:?}");
+        assert_eq!(types.len(), 2 * n + 2);
+    }
+}
 
 #[wasm_bindgen_test]
 async fn garbage_on_the_channel_is_ignored_with_a_warning() {

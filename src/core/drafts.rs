@@ -5,9 +5,11 @@
 //! after the next sign-in. Everything that can be decided without a DOM lives
 //! here, so it is tested on the host:
 //!
-//! - which fields may ever be stored ([`classify_input`],
-//!   [`autocomplete_forbids`], [`marked_off`]): never passwords, files,
-//!   hidden inputs, buttons, card data or one-time codes;
+//! - which fields may ever be stored ([`field_savable`]: [`classify_input`],
+//!   [`autocomplete_forbids`], [`marked_off`], and the name/id heuristics
+//!   [`sensitive_name`] over [`name_words`], which `data-draft="on"`
+//!   overrides): never passwords, files, hidden inputs, buttons, card data,
+//!   one-time codes or fields whose name says they hold a secret;
 //! - the storage key ([`draft_key`], [`page_prefix`]) and the stored value
 //!   ([`Draft::to_json`], [`Draft::from_json`]), a small versioned JSON
 //!   document written and read by hand (no serde: the wasm must stay small);
@@ -225,6 +227,163 @@ pub fn autocomplete_forbids(autocomplete: &str) -> bool {
 /// Whether a `data-draft` attribute value opts a field (or a form) out.
 pub fn marked_off(data_draft: &str) -> bool {
     data_draft.trim().eq_ignore_ascii_case("off")
+}
+
+/// Whether a `data-draft` attribute value on a field opts it back in
+/// (`"on"`): the name/id heuristics ([`sensitive_name`]) are overridden for
+/// that field. Nothing overrides `type="password"`, a secret `autocomplete`
+/// token or `data-draft="off"`.
+pub fn marked_on(data_draft: &str) -> bool {
+    data_draft.trim().eq_ignore_ascii_case("on")
+}
+
+/// Words (separated by spaces: one string instead of a table of string
+/// slices keeps the wasm smaller) that mark a field as secret wherever they
+/// stand as a whole word of its `name` or `id` (see [`name_words`]). A
+/// trailing plural `s` is accepted (`pins`, `tokens`). Compiled from what password managers and
+/// browser autofill treat as sensitive (Chromium's password-manager and
+/// autofill field regexes for passwords, one-time codes, card security
+/// codes and social security numbers; the card, IBAN and password field
+/// hints of 1Password and Bitwarden), cut to whole words so that `spinner`,
+/// `opinion`, `shipping` or `pinned` do not match.
+pub const SENSITIVE_WORDS: &str = concat!(
+    // passwords and PINs
+    "password passwd pwd pw pass passcode passphrase pin secret kennwort passwort wachtwoord contrasena contraseña senha mdp ",
+    // one-time codes and second factors
+    "otp totp hotp otc mfa 2fa tfa onetimecode onetimepassword onetimepin ",
+    // tokens and keys
+    "token apikey secretkey privatekey credential ",
+    // payment cards
+    "cvv cvv2 cvc cvc2 csc cvn cvd ccv ccnum ccnumber cardnumber cardnum cardno creditcard ccno pan ",
+    // bank accounts
+    "iban ",
+    // national and tax identifiers
+    "ssn sin nino tin itin taxid vatid",
+);
+
+/// Two consecutive words that together mark a field as secret
+/// (`card_number`, `securityCode`, `one-time-code`, `api_key`, …): pairs
+/// separated by `,`, the two words of a pair by a space.
+pub const SENSITIVE_PAIRS: &str = concat!(
+    "card number,card num,card no,cc number,cc num,cc no,credit card,debit card,",
+    "card code,card pin,card verification,security code,security number,",
+    "verification code,verify code,confirmation code,auth code,login code,sms code,",
+    "email code,access code,recovery code,backup code,one time,api key,private key,",
+    "secret key,access key,client secret,social security,tax id,tax number,tax no,",
+    "vat id,account number,routing number,sort code,de passe",
+);
+
+/// Stems (separated by spaces) that mark a field as secret even inside a
+/// longer word (`userpassword`, `newpasswd`): long and unambiguous enough
+/// that no ordinary word contains them.
+pub const SENSITIVE_STEMS: &str =
+    "password passwd passwort passcode passphrase creditcard cardnumber ccnumber motdepasse";
+
+/// Splits a field `name`/`id` into lower-case words: at every ASCII
+/// character that is not a letter or a digit (`card_cvv`, `pin-code`,
+/// `user[password]`), at a lower-case → upper-case step (`userPin`), before
+/// the last capital of a run followed by a lower-case letter (`CVVCode` →
+/// `cvv`, `code`) and at a letter → digit step (`pin1` → `pin`, `1`; a digit
+/// → letter step does not split, so `2fa` stays a word). Non-ASCII
+/// characters belong to words and are kept as they are (only ASCII is
+/// lower-cased: no Unicode tables in the wasm).
+pub fn name_words(name: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut chars = name.chars().peekable();
+    let mut prev: Option<char> = None;
+    while let Some(c) = chars.next() {
+        if c.is_ascii() && !c.is_ascii_alphanumeric() {
+            if !word.is_empty() {
+                words.push(std::mem::take(&mut word));
+            }
+            prev = None;
+            continue;
+        }
+        let split = match prev {
+            Some(p) if c.is_ascii_uppercase() => {
+                p.is_ascii_lowercase()
+                    || p.is_ascii_digit()
+                    || (p.is_ascii_uppercase()
+                        && chars.peek().is_some_and(|n| n.is_ascii_lowercase()))
+            }
+            Some(p) if c.is_ascii_digit() => p.is_ascii_alphabetic(),
+            _ => false,
+        };
+        if split && !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        word.push(c.to_ascii_lowercase());
+        prev = Some(c);
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+/// Whether a field's `name` or `id` says it holds a secret: one of
+/// [`SENSITIVE_WORDS`] as a whole word, two consecutive words of
+/// [`SENSITIVE_PAIRS`], or one of [`SENSITIVE_STEMS`] anywhere in a word.
+pub fn sensitive_name(name: &str) -> bool {
+    let words = name_words(name);
+    let word_hit = |w: &str| {
+        let singular = w.strip_suffix('s').filter(|s| s.len() >= 2);
+        SENSITIVE_WORDS
+            .split(' ')
+            .any(|s| s == w || singular == Some(s))
+            || SENSITIVE_STEMS.split(' ').any(|s| {
+                // A byte-window search: `str::contains` would link the
+                // two-way string searcher into the wasm.
+                w.as_bytes().windows(s.len()).any(|win| win == s.as_bytes())
+            })
+    };
+    if words.iter().any(|w| word_hit(w)) {
+        return true;
+    }
+    words.windows(2).any(|pair| match pair {
+        [a, b] => {
+            let (a, b) = (a.as_str(), b.as_str());
+            let singular = b.strip_suffix('s').filter(|s| s.len() >= 2);
+            SENSITIVE_PAIRS
+                .split(',')
+                .filter_map(|pair| pair.split_once(' '))
+                .any(|(x, y)| x == a && (y == b || singular == Some(y)))
+        }
+        _ => false,
+    })
+}
+
+/// What the browser layer knows about one form control, for
+/// [`field_savable`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FieldFacts<'a> {
+    /// An `<input>`'s `type` property; `None` for `<textarea>`/`<select>`.
+    pub input_type: Option<&'a str>,
+    pub name: &'a str,
+    pub id: &'a str,
+    /// The `autocomplete` attribute (`""` when absent).
+    pub autocomplete: &'a str,
+    /// The field's own `data-draft` attribute (`""` when absent).
+    pub data_draft: &'a str,
+    /// The field or an ancestor has `data-draft="off"`.
+    pub off: bool,
+}
+
+/// Whether a form control may be written to a draft. Never: password, file,
+/// hidden and button inputs; secret `autocomplete` tokens; `data-draft="off"`
+/// on the field or an ancestor. Not unless the field says `data-draft="on"`:
+/// a `name` or `id` that [`sensitive_name`] flags.
+pub fn field_savable(f: &FieldFacts<'_>) -> bool {
+    if f.input_type
+        .is_some_and(|t| classify_input(t) == InputClass::Never)
+        || autocomplete_forbids(f.autocomplete)
+        || f.off
+        || marked_off(f.data_draft)
+    {
+        return false;
+    }
+    marked_on(f.data_draft) || !(sensitive_name(f.name) || sensitive_name(f.id))
 }
 
 fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
@@ -503,10 +662,10 @@ pub fn eviction_order(saved_at: &[Millis]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..saved_at.len()).collect();
     // Insertion sort: a handful of drafts, and far smaller in wasm than the
     // standard library's sorts. Strict `<` keeps equal times in index order.
-    let time = |i: usize| saved_at.get(i).copied().unwrap_or(0);
+    let time = |i: Option<&usize>| i.and_then(|&i| saved_at.get(i)).copied().unwrap_or(0);
     for n in 1..order.len() {
         let mut k = n;
-        while k > 0 && time(order[k]) < time(order[k - 1]) {
+        while k > 0 && time(order.get(k)) < time(order.get(k - 1)) {
             order.swap(k, k - 1);
             k -= 1;
         }
@@ -608,7 +767,7 @@ fn decodes_to_authority(value: &[u8]) -> bool {
             decoded.push(byte);
         }
     }
-    decoded.len() == 2 && decoded[0] == b'/' && matches!(decoded[1], b'/' | b'\\')
+    matches!(decoded.as_slice(), [b'/', b'/' | b'\\'])
 }
 
 /// The `returnTo` for the current page: `pathname + search + hash` as
@@ -960,6 +1119,159 @@ mod tests {
         ] {
             assert!(!autocomplete_forbids(ac), "{ac}");
         }
+    }
+
+    #[test]
+    fn words_of_field_names() {
+        let cases: &[(&str, &[&str])] = &[
+            ("card_cvv", &["card", "cvv"]),
+            ("userPin", &["user", "pin"]),
+            ("pin-code", &["pin", "code"]),
+            ("CVVCode", &["cvv", "code"]),
+            ("ccNumber", &["cc", "number"]),
+            ("user[password]", &["user", "password"]),
+            ("pin1", &["pin", "1"]),
+            ("2faCode", &["2fa", "code"]),
+            ("field2fa", &["field", "2fa"]),
+            ("IBAN", &["iban"]),
+            ("  __ ", &[]),
+            ("contraseña", &["contraseña"]),
+        ];
+        for (name, words) in cases {
+            assert_eq!(name_words(name), *words, "{name}");
+        }
+    }
+
+    #[test]
+    fn secret_names_are_recognised_on_word_boundaries() {
+        for name in [
+            "password",
+            "Password",
+            "new_password",
+            "passwordConfirm",
+            "userpassword",
+            "pwd",
+            "passwd",
+            "pass",
+            "passcode",
+            "secret",
+            "client_secret",
+            "token",
+            "access_token",
+            "otp",
+            "totp_code",
+            "2fa",
+            "one-time-code",
+            "oneTimeCode",
+            "verification_code",
+            "smsCode",
+            "pin",
+            "userPin",
+            "pin-code",
+            "PIN",
+            "pins",
+            "cvv",
+            "card_cvv",
+            "cvc",
+            "csc",
+            "cvv2",
+            "securityCode",
+            "card_number",
+            "cardNumber",
+            "cardnumber",
+            "ccnum",
+            "cc-number",
+            "creditCard",
+            "card[number]",
+            "iban",
+            "ssn",
+            "social_security_number",
+            "tax_id",
+            "taxId",
+            "api_key",
+            "apiKey",
+            "privateKey",
+            "account_number",
+            "mot_de_passe",
+            "passwort",
+        ] {
+            assert!(sensitive_name(name), "{name}");
+        }
+        for name in [
+            "",
+            "title",
+            "note",
+            "spinner",
+            "opinion",
+            "shipping",
+            "pinned",
+            "pinterest",
+            "passport",
+            "compass",
+            "bypass_cache",
+            "tokenize",
+            "secretary",
+            "postal_code",
+            "zip_code",
+            "promo_code",
+            "country_code",
+            "cardholder",
+            "card_type",
+            "company",
+            "username",
+            "email",
+            "description",
+            "subject",
+            "ping",
+            "happiness",
+        ] {
+            assert!(!sensitive_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn data_draft_on_overrides_only_the_name_heuristics() {
+        let named = |name: &'static str, data_draft: &'static str| FieldFacts {
+            input_type: Some("text"),
+            name,
+            data_draft,
+            ..FieldFacts::default()
+        };
+        assert!(field_savable(&named("title", "")));
+        assert!(!field_savable(&named("pin", "")));
+        assert!(
+            !field_savable(&named("password", "")),
+            "a show-password toggle"
+        );
+        assert!(field_savable(&named("pin", "on")));
+        assert!(field_savable(&named("pin", " ON ")));
+        assert!(!field_savable(&named("title", "off")));
+        let by_id = FieldFacts {
+            id: "card_cvv",
+            ..named("q", "")
+        };
+        assert!(!field_savable(&by_id));
+        // `on` never re-enables what type, autocomplete or `off` forbid.
+        let password = FieldFacts {
+            input_type: Some("password"),
+            ..named("note", "on")
+        };
+        assert!(!field_savable(&password));
+        let card = FieldFacts {
+            autocomplete: "cc-number",
+            ..named("note", "on")
+        };
+        assert!(!field_savable(&card));
+        let fenced = FieldFacts {
+            off: true,
+            ..named("note", "on")
+        };
+        assert!(!field_savable(&fenced));
+        let textarea = FieldFacts {
+            input_type: None,
+            ..named("secret_notes", "")
+        };
+        assert!(!field_savable(&textarea));
     }
 
     #[test]

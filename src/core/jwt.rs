@@ -1,15 +1,26 @@
 //! Compact-JWS decoding (no signature verification: the client cannot and
 //! need not verify; it only needs the claims to schedule refreshes).
 //!
-//! CONTRACT (shared with `crate::web`): `decode`, `DecodedJwt`, `Claims`,
-//! `JwtError`, `Part` are used by the browser layer.
+//! CONTRACT (shared with `crate::web`): `decode`, `decode_part`,
+//! `DecodedJwt`, `Claims`, `JwtError`, `Part` are used by the browser layer.
 //!
-//! Rules: exactly three dot-separated parts; header and payload are non-empty
-//! base64url (padding optional; `+`, `/`, whitespace rejected) of UTF-8 JSON
-//! objects; the signature may be empty but must be base64url when present.
-//! NumericDate claims (`exp`, `iat`, `nbf`) must be finite, non-negative JSON
-//! numbers (fractions allowed) below [`MAX_NUMERIC_DATE`]; an `exp` above
-//! [`MS_THRESHOLD`] is reported as [`JwtError::ExpInMilliseconds`].
+//! Two layers, kept apart:
+//!
+//! - **Decoding** ([`decode_part`], behind `decodeJwt`): a decoder, not a
+//!   validator. It reads the one part asked for (the payload, or the header
+//!   with `{ header: true }`) and requires only what RFC 7519 §7.2 does of
+//!   it: base64url (padding optional; `+`, `/`, whitespace rejected) of a
+//!   UTF-8 JSON object. The other parts, the number of parts and the values
+//!   of the claims are not its business: a numeric `sub` or an `exp` in
+//!   milliseconds decode as they are.
+//! - **The session's reading** ([`decode`]): the whole compact JWS (exactly
+//!   three parts, header and payload as above, the signature empty or
+//!   base64url), then the session's claim rules ([`Claims`]): NumericDate
+//!   claims (`exp`, `iat`, `nbf`) must be finite, non-negative JSON numbers
+//!   (fractions allowed) below [`MAX_NUMERIC_DATE`], an `exp` above
+//!   [`MS_THRESHOLD`] is [`JwtError::ExpInMilliseconds`], `sub` and `jti`
+//!   are strings. A token that fails them is opaque to the session (it
+//!   schedules from `expires_in`, or not at all).
 //!
 //! ```
 //! use tokenwarden::core::jwt;
@@ -49,7 +60,12 @@ const MAX_MS_EXP: f64 = 1e14;
 /// length: `decodeJwt` spends much of its time here.
 pub(crate) fn b64url_decode(input: &str) -> Option<Vec<u8>> {
     let body = b64url_body(input)?;
-    let tail = [0, 0, 1, 2][body.len() % 4];
+    // Bytes from the 2 or 3 symbols after the last full quad.
+    let tail = match body.len() % 4 {
+        2 => 1,
+        3 => 2,
+        _ => 0,
+    };
     let mut out = vec![0u8; body.len() / 4 * 3 + tail];
     let mut quads = body.chunks_exact(4);
     for (quad, bytes) in (&mut quads).zip(out.chunks_exact_mut(3)) {
@@ -71,15 +87,20 @@ pub(crate) fn b64url_decode(input: &str) -> Option<Vec<u8>> {
 /// Whether `input` is base64url that [`b64url_decode`] would accept,
 /// without decoding it (the signature is checked, never used).
 fn b64url_valid(input: &str) -> bool {
-    b64url_body(input).is_some_and(|body| body.iter().all(|&c| B64URL[usize::from(c)] < 64))
+    b64url_body(input).is_some_and(|body| body.iter().all(|&c| sextet(c) < 64))
 }
 
 /// The symbols before the padding, when the padding is allowed for them.
 fn b64url_body(input: &str) -> Option<&[u8]> {
     let bytes = input.as_bytes();
     let body = bytes.iter().rposition(|&c| c != b'=').map_or(0, |i| i + 1);
-    let max_padding = [0, usize::MAX, 2, 1][body % 4];
-    if max_padding == usize::MAX || bytes.len() - body > max_padding {
+    let max_padding = match body % 4 {
+        1 => return None,
+        2 => 2,
+        3 => 1,
+        _ => 0,
+    };
+    if bytes.len() - body > max_padding {
         return None;
     }
     bytes.get(..body)
@@ -90,7 +111,7 @@ fn b64url_body(input: &str) -> Option<&[u8]> {
 fn sextets(symbols: &[u8]) -> Option<u32> {
     let mut n = 0u32;
     for &c in symbols {
-        let v = B64URL[usize::from(c)];
+        let v = sextet(c);
         if v >= 64 {
             return None;
         }
@@ -100,16 +121,34 @@ fn sextets(symbols: &[u8]) -> Option<u32> {
 }
 
 /// base64url symbol → value; 255 for every other byte.
-static B64URL: [u8; 256] = {
-    let mut table = [255u8; 256];
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut i = 0;
-    while i < 64 {
-        table[alphabet[i] as usize] = i as u8;
-        i += 1;
-    }
-    table
-};
+#[inline(always)]
+fn sextet(c: u8) -> u8 {
+    // `get` on a 256-entry table with a `u8` index: no bounds check is emitted.
+    B64URL.get(usize::from(c)).copied().unwrap_or(255)
+}
+
+/// The base64url alphabet as a lookup table (`A`–`Z`, `a`–`z`, `0`–`9`,
+/// `-`, `_` → 0–63), written out: a table built in a loop would index. The
+/// exhaustive test against the `base64` crate checks every entry.
+#[rustfmt::skip]
+static B64URL: [u8; 256] = [
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 62, 255, 255,
+    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 255, 255, 255, 255, 255, 255,
+    255, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 255, 255, 255, 255, 63,
+    255, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+];
 
 /// Which of the three parts an error is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,9 +170,19 @@ impl Part {
             Part::Signature => "signature",
         }
     }
+
+    /// Position in the compact serialisation (0, 1, 2).
+    fn index(self) -> usize {
+        match self {
+            Part::Header => 0,
+            Part::Payload => 1,
+            Part::Signature => 2,
+        }
+    }
 }
 
-/// The registered claims the engine uses. NumericDates are seconds.
+/// The registered claims the session uses, read by its rules (module docs).
+/// NumericDates are seconds.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Claims {
     /// Expiration time (seconds since the epoch, server clock).
@@ -148,23 +197,26 @@ pub struct Claims {
     pub jti: Option<String>,
 }
 
-/// A decoded token.
+/// A token as the session reads it ([`decode`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct DecodedJwt {
     /// The payload as UTF-8 JSON text (validated), for JS to `JSON.parse`.
     pub payload_json: String,
-    /// The registered claims, validated.
+    /// The registered claims, validated by the session's rules.
     pub claims: Claims,
 }
 
 /// Why a token does not decode. Each variant names the part.
 #[derive(Clone, Debug, PartialEq)]
 pub enum JwtError {
-    /// Not exactly three dot-separated parts.
+    /// Not exactly three dot-separated parts ([`decode`] only).
     WrongPartCount {
         /// How many parts there were.
         found: usize,
     },
+    /// The part asked for is not there: no `.` before the payload
+    /// ([`decode_part`] only).
+    MissingPart(Part),
     /// Header or payload is empty.
     EmptyPart(Part),
     /// Not base64url (standard-base64 `+`/`/` are rejected too).
@@ -175,14 +227,14 @@ pub enum JwtError {
     Json(Part),
     /// Valid JSON, but not an object.
     NotObject(Part),
-    /// A registered claim has a bad value.
+    /// A registered claim has a value the session cannot use ([`decode`] only).
     BadClaim {
         /// The claim's name (`exp`, `iat`, `nbf`, `sub`, `jti`).
         claim: &'static str,
         /// Why, in a few words.
         why: &'static str,
     },
-    /// `exp` looks like milliseconds (> 10^11), not seconds.
+    /// `exp` looks like milliseconds (> 10^11), not seconds ([`decode`] only).
     ExpInMilliseconds,
 }
 
@@ -192,6 +244,7 @@ impl JwtError {
     pub fn code(&self) -> &'static str {
         match self {
             JwtError::WrongPartCount { .. } => "wrong_part_count",
+            JwtError::MissingPart(_) => "missing_part",
             JwtError::EmptyPart(_) => "empty_part",
             JwtError::Base64(_) => "invalid_base64",
             JwtError::Utf8(_) => "invalid_utf8",
@@ -205,7 +258,8 @@ impl JwtError {
     /// The part the error is about, when it is about one part.
     pub fn part(&self) -> Option<Part> {
         match self {
-            JwtError::EmptyPart(p)
+            JwtError::MissingPart(p)
+            | JwtError::EmptyPart(p)
             | JwtError::Base64(p)
             | JwtError::Utf8(p)
             | JwtError::Json(p)
@@ -221,6 +275,9 @@ impl JwtError {
             JwtError::WrongPartCount { .. } => {
                 "token does not have exactly three dot-separated parts"
             }
+            JwtError::MissingPart(Part::Header) => "header is missing",
+            JwtError::MissingPart(Part::Payload) => "payload is missing (no '.' in the token)",
+            JwtError::MissingPart(Part::Signature) => "signature is missing",
             JwtError::EmptyPart(Part::Header) => "header is empty",
             JwtError::EmptyPart(_) => "payload is empty",
             JwtError::Base64(Part::Header) => "header is not base64url",
@@ -238,7 +295,57 @@ impl JwtError {
     }
 }
 
-/// Decode a compact JWS.
+// ----- decoding (`decodeJwt`) ----------------------------------------------
+
+/// Decodes one part of a token, the way `decodeJwt` does: the UTF-8 JSON
+/// text of the header ([`Part::Header`]) or of the claims ([`Part::Payload`];
+/// a signature, [`Part::Signature`], is not JSON and never decodes).
+/// Only that part is looked at, and only RFC 7519's requirements apply:
+/// base64url of a UTF-8 JSON object. Claim values are not checked.
+///
+/// ```
+/// use tokenwarden::core::jwt::{decode_part, JwtError, Part};
+///
+/// // `{"alg":"none"}` . `{"sub":42,"exp":1700000000000}` . (no signature)
+/// let t = "eyJhbGciOiJub25lIn0.eyJzdWIiOjQyLCJleHAiOjE3MDAwMDAwMDAwMDB9.";
+/// assert_eq!(decode_part(t, Part::Payload).unwrap(), r#"{"sub":42,"exp":1700000000000}"#);
+/// assert_eq!(decode_part(t, Part::Header).unwrap(), r#"{"alg":"none"}"#);
+/// assert_eq!(decode_part("abc", Part::Payload), Err(JwtError::MissingPart(Part::Payload)));
+/// ```
+pub fn decode_part(token: &str, part: Part) -> Result<String, JwtError> {
+    let b64 = token
+        .split('.')
+        .nth(part.index())
+        .ok_or(JwtError::MissingPart(part))?;
+    let text = utf8_part(b64, part)?;
+    match json::top_level_keeping(&text, Some(&[])) {
+        Ok(_) => Ok(text),
+        Err(e) => Err(json_error(e, part)),
+    }
+}
+
+/// base64url → UTF-8 text of one part.
+fn utf8_part(b64: &str, part: Part) -> Result<String, JwtError> {
+    if b64.is_empty() {
+        return Err(JwtError::EmptyPart(part));
+    }
+    let bytes = b64url_decode(b64).ok_or(JwtError::Base64(part))?;
+    String::from_utf8(bytes).map_err(|_| JwtError::Utf8(part))
+}
+
+fn json_error(e: JsonError, part: Part) -> JwtError {
+    match e {
+        JsonError::NotObject => JwtError::NotObject(part),
+        JsonError::Syntax { .. } | JsonError::TooDeep => JwtError::Json(part),
+    }
+}
+
+// ----- the session's reading -------------------------------------------------
+
+/// Reads a compact JWS for the session: the structure (three parts; header
+/// and payload UTF-8 JSON objects; the signature empty or base64url), then
+/// the session's claim rules. A token that fails either is opaque to the
+/// session.
 pub fn decode(token: &str) -> Result<DecodedJwt, JwtError> {
     let mut parts = token.split('.');
     let (Some(h), Some(p), Some(s), None) =
@@ -255,7 +362,7 @@ pub fn decode(token: &str) -> Result<DecodedJwt, JwtError> {
     if !s.is_empty() && !b64url_valid(s) {
         return Err(JwtError::Base64(Part::Signature));
     }
-    let claims = claims(&payload)?;
+    let claims = session_claims(&payload)?;
     Ok(DecodedJwt {
         payload_json,
         claims,
@@ -267,19 +374,14 @@ const CLAIM_NAMES: [&str; 5] = ["exp", "iat", "nbf", "sub", "jti"];
 
 /// base64url → UTF-8 → JSON object, keeping only the members in `keep`.
 fn json_object(b64: &str, part: Part, keep: &[&str]) -> Result<(String, Object), JwtError> {
-    if b64.is_empty() {
-        return Err(JwtError::EmptyPart(part));
-    }
-    let bytes = b64url_decode(b64).ok_or(JwtError::Base64(part))?;
-    let text = String::from_utf8(bytes).map_err(|_| JwtError::Utf8(part))?;
-    let obj = json::top_level_keeping(&text, Some(keep)).map_err(|e| match e {
-        JsonError::NotObject => JwtError::NotObject(part),
-        JsonError::Syntax { .. } | JsonError::TooDeep => JwtError::Json(part),
-    })?;
+    let text = utf8_part(b64, part)?;
+    let obj = json::top_level_keeping(&text, Some(keep)).map_err(|e| json_error(e, part))?;
     Ok((text, obj))
 }
 
-fn claims(payload: &Object) -> Result<Claims, JwtError> {
+/// The session's claim rules (module docs): what it needs of `exp`, `iat`,
+/// `nbf` to schedule refreshes and estimate skew, of `sub` to own drafts.
+fn session_claims(payload: &Object) -> Result<Claims, JwtError> {
     // A too-large `exp` that would be a plausible date in milliseconds gets
     // its own error: the usual mistake of a server writing `Date.now()`.
     let exp = numeric_date(payload, "exp", MAX_MS_EXP)?;

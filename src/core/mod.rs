@@ -14,7 +14,7 @@
 //! let mut session = Session::new(Config::default(), 42);
 //! let now = 1_700_000_000_000;
 //! session.handle(Input::SetSession(TokenSet::bearer("not-a-jwt", Some(300.0))), now);
-//! session.handle(Input::RequestStarted { id: 1, attach: true, replayable: true }, now);
+//! session.handle(Input::RequestStarted { id: 1, attach: true, replayable: true, refresh: true }, now);
 //! while let Some(out) = session.poll_output() {
 //!     match out {
 //!         Output::Send { id, token } => { let _ = (id, token); /* do the fetch */ }
@@ -34,7 +34,7 @@ pub mod schedule;
 pub mod session;
 
 pub use config::{Config, ConfigError, RawConfig};
-pub use jwt::{decode, Claims, DecodedJwt, JwtError, Part};
+pub use jwt::{decode, decode_part, Claims, DecodedJwt, JwtError, Part};
 pub use session::{
     BearerError, ErrorCode, Event, Input, Output, RefreshFailure, RequestId, Session,
     SessionEndReason, StoredSession, TabMessage, TokenSet,

@@ -27,6 +27,15 @@
 //!   next requests get a good token.
 //! - **Requests without a token** (`attach: false`, other origins) are sent
 //!   at once, never queued, and their responses always delivered.
+//! - **Opted out of refresh handling** (`refresh: false`): sent at once
+//!   with the current token (even an expired one), never queued; they never
+//!   start, join or wait for a refresh, and their responses (a 401
+//!   included) are delivered as they are.
+//! - **The app's verdict** (`should_refresh`, from `shouldRefresh(response)`)
+//!   replaces the built-in "401 with no error or `invalid_token`" test:
+//!   `Some(true)` is a rejected token whatever the status (refresh once,
+//!   replay, with every rule above), `Some(false)` is delivered as it is,
+//!   even a 401.
 //! - **Failures.** `Rejected` ends the session — except when a *proactive*
 //!   refresh (nobody waiting) is rejected while the access token is still
 //!   valid: then no more refreshes are tried, the token is used until it
@@ -166,19 +175,26 @@ pub enum Input {
     Restore(StoredSession),
     /// `auth.fetch` was called. `attach`: the target origin may see the token.
     /// `replayable`: the body could be captured, so the request can be resent.
+    /// `refresh`: `false` when the app opted the request out of refresh
+    /// handling (sent at once with the token, response delivered as it is).
     RequestStarted {
         id: RequestId,
         attach: bool,
         replayable: bool,
+        refresh: bool,
     },
     /// A request sent by an [`Output::Send`] completed with an HTTP status.
     /// `bearer_error` is parsed from `WWW-Authenticate` on 401.
     /// `renewed_token` is the value of the configured renew header, if any.
+    /// `should_refresh`: the app's `shouldRefresh(response)` verdict (`None`
+    /// when the option is not set or gave no boolean): `Some(true)` = the
+    /// token was rejected, `Some(false)` = deliver as it is.
     Response {
         id: RequestId,
         status: u16,
         bearer_error: Option<BearerError>,
         renewed_token: Option<String>,
+        should_refresh: Option<bool>,
     },
     /// A request sent by an [`Output::Send`] failed at the network level (the
     /// browser layer rejects the caller with the network error itself) or the
@@ -512,13 +528,15 @@ impl Session {
                 id,
                 attach,
                 replayable,
-            } => self.request_started(id, attach, replayable, now),
+                refresh,
+            } => self.request_started(id, attach && refresh, attach, replayable, now),
             Input::Response {
                 id,
                 status,
                 bearer_error,
                 renewed_token,
-            } => self.response(id, status, bearer_error, renewed_token, now),
+                should_refresh,
+            } => self.response(id, status, bearer_error, renewed_token, should_refresh, now),
             Input::RequestGone { id } => self.forget(id),
             Input::RefreshRequested => self.refresh_requested(),
             Input::RefreshSucceeded { attempt, tokens } => {
@@ -764,10 +782,23 @@ impl Session {
         }
     }
 
-    fn request_started(&mut self, id: RequestId, attach: bool, replayable: bool, now: Millis) {
+    /// `tracked`: the request takes part in refresh handling; `attach`: it
+    /// carries the token (untracked, it is sent with the token as it is).
+    fn request_started(
+        &mut self,
+        id: RequestId,
+        tracked: bool,
+        attach: bool,
+        replayable: bool,
+        now: Millis,
+    ) {
         self.forget(id);
-        if !attach {
-            self.out.push_back(Output::Send { id, token: None });
+        if !tracked {
+            let token = attach.then(|| self.cur.as_ref().map(|c| c.access.clone()));
+            self.out.push_back(Output::Send {
+                id,
+                token: token.flatten(),
+            });
             return;
         }
         let req = Request {
@@ -797,6 +828,7 @@ impl Session {
         status: u16,
         bearer_error: Option<BearerError>,
         renewed_token: Option<String>,
+        should_refresh: Option<bool>,
         now: Millis,
     ) {
         if let Some(t) = renewed_token {
@@ -811,6 +843,8 @@ impl Session {
         }
         let refreshable_401 =
             status == 401 && matches!(bearer_error, None | Some(BearerError::InvalidToken));
+        // The app's `shouldRefresh(response)` verdict, when it gave one, decides.
+        let refreshable_401 = should_refresh.unwrap_or(refreshable_401);
         let older = r.sent_gen < self.generation;
         if self.fresh_token_rule(id, status, refreshable_401, older, now) {
             return;
@@ -847,8 +881,8 @@ impl Session {
     }
 
     /// The fresh-token part of a response to request `id` (sent with an
-    /// `older` token or the current one): any status but 401 proves the
-    /// current token; a refreshable 401 that [`Self::fresh_rejected`] stops
+    /// `older` token or the current one): any status but 401 (and but one
+    /// the app's `shouldRefresh` calls expired) proves the current token; a refreshable 401 that [`Self::fresh_rejected`] stops
     /// is delivered (`true`: nothing more to do).
     fn fresh_token_rule(
         &mut self,
@@ -858,7 +892,8 @@ impl Session {
         older: bool,
         now: Millis,
     ) -> bool {
-        if !older && status != 401 {
+        if !older && status != 401 && !refreshable_401 {
+            // (`refreshable_401` may be the app's verdict on another status.)
             if let Some(c) = &mut self.cur {
                 c.unproven = false;
             }

@@ -45,10 +45,10 @@ use web_sys::{
 use super::global::{global_get, now_ms, object, prop, prop_str, text_prop};
 use super::listen::Listener;
 use crate::core::drafts::{
-    autocomplete_forbids, classify_input, draft_key, eviction_order, form_identity, is_draft_key,
+    classify_input, draft_key, eviction_order, field_savable, form_identity, is_draft_key,
     key_form_identity, marked_off, page_prefix, redirect_origin_allowed, return_to,
-    valid_return_param, validate_return_to, Draft, DraftConfig, DraftField, FieldValue, InputClass,
-    RawDraftConfig, RestoreMode,
+    valid_return_param, validate_return_to, Draft, DraftConfig, DraftField, FieldFacts, FieldValue,
+    InputClass, RawDraftConfig, RestoreMode,
 };
 use crate::core::{ConfigError, Millis};
 
@@ -334,9 +334,11 @@ fn multiple(el: &Element) -> bool {
 }
 
 /// The controls of `form` that may be saved, in document order, each with
-/// its `(name, nth)` identity. Excluded: password, file, hidden and button
-/// inputs, buttons, secret `autocomplete` tokens, `data-draft="off"` on the
-/// field or an ancestor.
+/// its `(name, nth)` identity. Excluded ([`field_savable`]): password, file,
+/// hidden and button inputs, buttons, secret `autocomplete` tokens,
+/// `data-draft="off"` on the field or an ancestor, and secret-sounding
+/// names or ids (`cvv`, `pin`, `otp`, …) unless the field says
+/// `data-draft="on"`.
 fn slots(proto: &Proto, form: &HtmlFormElement) -> Vec<Slot> {
     let mut out = Vec::new();
     let Some(elements) = proto.elements(form) else {
@@ -348,8 +350,10 @@ fn slots(proto: &Proto, form: &HtmlFormElement) -> Vec<Slot> {
         let Some(el) = elements.item(index) else {
             continue;
         };
+        let mut input_type = None;
         let kind = if el.is_instance_of::<HtmlInputElement>() {
-            match classify_input(&text_prop(&el, "type")) {
+            let t = input_type.insert(text_prop(&el, "type"));
+            match classify_input(t) {
                 InputClass::Value => Kind::Value,
                 InputClass::Checked => Kind::Checked,
                 InputClass::Never => continue,
@@ -361,14 +365,21 @@ fn slots(proto: &Proto, form: &HtmlFormElement) -> Vec<Slot> {
         } else {
             continue; // buttons, fieldsets, outputs, objects
         };
-        if autocomplete_forbids(&proto.attr(&el, "autocomplete"))
-            || matches!(el.closest("[data-draft=\"off\" i]"), Ok(Some(_)) | Err(_))
-        {
+        let (name_attr, id) = (proto.attr(&el, "name"), proto.attr(&el, "id"));
+        let facts = FieldFacts {
+            input_type: input_type.as_deref(),
+            name: &name_attr,
+            id: &id,
+            autocomplete: &proto.attr(&el, "autocomplete"),
+            data_draft: &proto.attr(&el, "data-draft"),
+            off: matches!(el.closest("[data-draft=\"off\" i]"), Ok(Some(_)) | Err(_)),
+        };
+        if !field_savable(&facts) {
             continue;
         }
-        let mut name = proto.attr(&el, "name");
+        let mut name = name_attr;
         if name.is_empty() {
-            name = proto.attr(&el, "id");
+            name = id;
         }
         if name.is_empty() {
             name.push('#');
@@ -774,7 +785,8 @@ pub(crate) fn list(sub: Option<&str>, now_ms: Millis) -> Vec<DraftInfo> {
     // keeps the standard sorts out of the wasm.
     for n in 1..out.len() {
         let mut k = n;
-        while k > 0 && out[k].saved_at < out[k - 1].saved_at {
+        let saved_at = |out: &[DraftInfo], i: usize| out.get(i).map_or(0, |d| d.saved_at);
+        while k > 0 && saved_at(&out, k) < saved_at(&out, k - 1) {
             out.swap(k, k - 1);
             k -= 1;
         }

@@ -90,9 +90,9 @@ pub(crate) fn core_error(code: ErrorCode) -> JsValue {
 
 /// `TokenError` code `invalid_token` for a JWT that does not decode, with
 /// `part` (`"header"`, `"payload"`, `"signature"` or `null`), the core's
-/// stable `reason` (`wrong_part_count`, `empty_part`, `invalid_base64`,
-/// `invalid_utf8`, `invalid_json`, `not_object`, `bad_claim`,
-/// `exp_in_milliseconds`) and, for `bad_claim`, `claim`.
+/// stable `reason` (`wrong_part_count`, `missing_part`, `empty_part`,
+/// `invalid_base64`, `invalid_utf8`, `invalid_json`, `not_object`,
+/// `bad_claim`, `exp_in_milliseconds`) and, for `bad_claim`, `claim`.
 pub(crate) fn jwt_error(error: &JwtError) -> JsValue {
     let mut text = String::from("invalid token: ");
     if let JwtError::BadClaim { claim, .. } = error {
@@ -109,5 +109,14 @@ pub(crate) fn jwt_error(error: &JwtError) -> JsValue {
     if let JwtError::BadClaim { claim, .. } = error {
         set(&err, "claim", &JsValue::from_str(claim));
     }
+    err
+}
+
+/// `TokenError` code `invalid_token`, `reason` `not_a_string`, `part`
+/// `null`: `decodeJwt` was given something other than a string.
+pub(crate) fn not_a_string_error() -> JsValue {
+    let err = token_error("invalid_token", "invalid token: decodeJwt expects a string");
+    set(&err, "part", &JsValue::NULL);
+    set(&err, "reason", &JsValue::from_str("not_a_string"));
     err
 }

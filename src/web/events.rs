@@ -133,6 +133,9 @@ pub(crate) fn error_message(code: &str) -> &'static str {
         }
         "return_param_invalid" => "returnParam is not a plain query parameter name; no redirect",
         "redirect_no_location" => "there is no location to redirect",
+        "should_refresh_failed" => {
+            "shouldRefresh threw or rejected; the response was delivered as it is"
+        }
         _ => "see the error code in the documentation",
     }
 }

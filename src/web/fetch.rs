@@ -470,6 +470,20 @@ fn js(headers: &Headers) -> &HeadersJs {
     headers.unchecked_ref()
 }
 
+impl Captured {
+    /// The request's `AbortSignal`: `init.signal` (read from our copy, so
+    /// no getter of the caller runs again) or the `Request`'s own.
+    pub(crate) fn signal(&self) -> Option<web_sys::AbortSignal> {
+        match &self.how {
+            How::Direct { init, .. } => init
+                .as_ref()
+                .and_then(|i| prop(i, "signal"))
+                .and_then(|s| s.dyn_into().ok()),
+            How::Template(template) => Some(template.signal()),
+        }
+    }
+}
+
 /// `promise.then(ok.bind(undefined, id), failed.bind(undefined, id))`.
 pub(crate) fn settle_into(promise: &Promise, ok: &Function, failed: &Function, id: f64) {
     let ok = ok

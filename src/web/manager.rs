@@ -27,6 +27,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::Response;
 
+use super::control;
 use super::drafts::{self, Drafts};
 use super::error::{config_error, core_error, token_error};
 use super::events::{self, Emitter};
@@ -91,6 +92,8 @@ struct Sender {
     fetch: Function,
     on_response: Function,
     on_failure: Function,
+    /// `(id, event)`: request `id`'s signal aborted ([`on_abort`]).
+    on_abort: Function,
 }
 
 /// One `auth.fetch` call in flight.
@@ -99,10 +102,17 @@ struct Pending {
     /// The token goes to this request's origin (renewed tokens are only
     /// taken from such responses).
     attach: bool,
+    /// Takes part in refresh handling (not opted out with `tokenwarden`).
+    refresh: bool,
+    /// Its latest attempt carried the token. With `refresh`: `shouldRefresh`
+    /// is asked about its response.
+    carried: bool,
     resolve: Function,
     reject: Function,
     /// The response of the latest attempt, delivered on `Output::Deliver`.
     response: Option<Response>,
+    /// Its signal's `abort` listener, removed when the request settles.
+    abort: Option<super::abort::Watch>,
 }
 
 impl Drop for Inner {
@@ -181,15 +191,18 @@ pub(crate) fn create(options_value: &JsValue) -> Result<Shared, JsValue> {
             fetch: JsValue::UNDEFINED.unchecked_into(),
             on_response: JsValue::UNDEFINED.unchecked_into(),
             on_failure: JsValue::UNDEFINED.unchecked_into(),
+            on_abort: JsValue::UNDEFINED.unchecked_into(),
         }),
     };
     let rc: Shared = Rc::new(RefCell::new(Some(inner)));
     let (on_response, on_failure) = attempt_callbacks(&rc);
+    let on_abort = super::abort::callback(Rc::downgrade(&rc), on_abort);
     with(&rc, |inner| {
         inner.sender = Rc::new(Sender {
             fetch: inner.options.fetch.clone(),
             on_response,
             on_failure,
+            on_abort,
         });
     });
 
@@ -443,6 +456,7 @@ fn send_request(rc: &Shared, id: RequestId, token: Option<Rc<str>>) {
             }
         };
         let pending = inner.requests.get_mut(&id)?;
+        pending.carried = bearer.is_some();
         let args = fetch::prepare(&mut pending.captured, bearer);
         // A replay: the previous attempt's response (a 401) is not needed any more.
         Some((args, Rc::clone(&inner.sender), pending.response.take()))
@@ -475,20 +489,30 @@ fn on_response(rc: &Shared, id: RequestId, response: Response) {
             (Some(name), true) => fetch::header(&response, name).filter(|t| !t.is_empty()),
             _ => None,
         };
+        // `shouldRefresh` is asked about responses to requests that carried
+        // the token and take part in refresh handling.
+        let ask = match &inner.options.should_refresh {
+            Some(f) if pending.refresh && pending.carried => {
+                Some((f.clone(), JsValue::clone(&response).unchecked_into()))
+            }
+            _ => None,
+        };
         pending.response = Some(response);
-        Some(renewed)
+        Some((renewed, ask))
     })
     .flatten();
-    if let Some(renewed_token) = known {
-        feed(
-            rc,
-            Input::Response {
-                id,
-                status,
-                bearer_error,
-                renewed_token,
-            },
-        );
+    if let Some((renewed_token, ask)) = known {
+        let input = move |should_refresh| Input::Response {
+            id,
+            status,
+            bearer_error,
+            renewed_token,
+            should_refresh,
+        };
+        match ask {
+            Some((callback, response)) => control::ask_then_feed(rc, &callback, &response, input),
+            None => feed(rc, input(None)),
+        }
     }
 }
 
@@ -497,6 +521,18 @@ fn on_response(rc: &Shared, id: RequestId, response: Response) {
 fn on_failure(rc: &Shared, id: RequestId, error: JsValue) {
     if let Some(pending) = with(rc, |inner| inner.requests.remove(&id)).flatten() {
         settle(&pending.reject, &error);
+        feed(rc, Input::RequestGone { id });
+    }
+}
+
+/// Request `id`'s signal aborted (it may wait in the refresh queue, where
+/// `fetch` cannot see it): reject at once with the signal's reason, as
+/// `fetch` does, and tell the core, which drops it from the queue.
+fn on_abort(rc: &Shared, id: RequestId) {
+    if let Some(mut pending) = with(rc, |inner| inner.requests.remove(&id)).flatten() {
+        let reason = pending.abort.take().map(|watch| watch.reason());
+        discard(pending.response.take());
+        settle(&pending.reject, &reason.unwrap_or(JsValue::UNDEFINED));
         feed(rc, Input::RequestGone { id });
     }
 }
@@ -724,28 +760,46 @@ pub(crate) fn fetch(rc: &Shared, input: &JsValue, init: &JsValue) -> Promise {
         return promise;
     }
     // Outside any borrow: reading `init` may run app getters.
-    let captured = match fetch::capture(input, init) {
+    let (control, init) = match control::take(init) {
+        Ok(taken) => taken,
+        Err(error) => {
+            settle(&reject, &error);
+            return promise;
+        }
+    };
+    let captured = match fetch::capture(input, &init) {
         Ok(captured) => captured,
         Err(error) => {
             settle(&reject, &error);
             return promise;
         }
     };
+    let signal = captured.signal();
+    if let Some(reason) = super::abort::aborted(signal.as_ref()) {
+        settle(&reject, &reason);
+        return promise;
+    }
     note_activity(rc);
     let started = with(rc, |inner| {
-        let attach = !captured.explicit_auth
+        let attach = control.auth
+            && !captured.explicit_auth
             && fetch::origin_allowed(&captured.url, &inner.options.allowed_origins);
         let replayable = captured.replayable;
         let id = inner.next_request;
         inner.next_request += 1;
+        let abort =
+            signal.and_then(|s| super::abort::Watch::new(s, &inner.sender.on_abort, id as f64));
         inner.requests.insert(
             id,
             Box::new(Pending {
                 captured,
                 attach,
+                refresh: control.refresh,
+                carried: false,
                 resolve,
                 reject: reject.clone(),
                 response: None,
+                abort,
             }),
         );
         (id, attach, replayable)
@@ -757,6 +811,7 @@ pub(crate) fn fetch(rc: &Shared, input: &JsValue, init: &JsValue) -> Promise {
                 id,
                 attach,
                 replayable,
+                refresh: control.refresh,
             },
         ),
         None => settle(&reject, &disposed_error()),
@@ -894,12 +949,19 @@ pub(crate) fn refresh_at(rc: &Shared) -> Option<f64> {
 
 /// `auth.claims`: the access token's payload object, or `null`.
 pub(crate) fn claims(rc: &Shared) -> JsValue {
-    // The payload JSON the session kept when the token arrived (no decode).
+    // The payload JSON the session kept when the token arrived (no decode);
+    // for a JWT whose claims the session does not use (an `exp` in
+    // milliseconds, a numeric `sub`), the payload as `decodeJwt` reads it.
     with(rc, |inner| {
-        inner
-            .session
-            .payload_json()
-            .and_then(|json| JSON::parse(json).ok())
+        let session = &inner.session;
+        let decoded = match session.payload_json() {
+            Some(json) => Some(std::borrow::Cow::Borrowed(json)),
+            None => session
+                .access_token()
+                .and_then(|t| crate::core::decode_part(t, crate::core::Part::Payload).ok())
+                .map(std::borrow::Cow::Owned),
+        };
+        decoded.and_then(|json| JSON::parse(&json).ok())
     })
     .flatten()
     .unwrap_or(JsValue::NULL)

@@ -6,7 +6,9 @@
 //!
 //! - `options`: the options object → `RawConfig` + browser options;
 //! - `error`: `TokenError` and its stable codes;
-//! - `fetch`: request capture, replay and response reading;
+//! - `fetch`: request capture, replay and response reading; `abort`: a
+//!   request's `AbortSignal` while it waits;
+//! - `control`: per-request `init.tokenwarden` and `shouldRefresh(response)`;
 //! - `transport`: refresh transports and failure classification;
 //! - `storage`: memory / `sessionStorage` / `localStorage` with fallback;
 //! - `timer`: the one re-armed timeout; `listen`: RAII DOM listeners;
@@ -19,6 +21,8 @@
 //! const res = await auth.fetch("/api/orders");
 //! ```
 
+mod abort;
+mod control;
 pub(crate) mod drafts;
 mod error;
 mod events;
@@ -155,18 +159,23 @@ pub fn return_to(param: Option<String>) -> Option<String> {
     drafts::return_to_from_location(param.as_deref().unwrap_or("returnTo"))
 }
 
-/// Decodes a JWT's payload (no signature check). Throws `TokenError` code
-/// `invalid_token` with `part` and `reason` when it does not decode.
+/// `decodeJwt(token, options?)`: a JWT's payload — or its header with
+/// `{ header: true }` — as an object (no signature check, no claim checks:
+/// see `core::jwt::decode_part`). Throws `TokenError` code `invalid_token`
+/// with `part` and `reason` when that part does not decode, and with
+/// `reason` `not_a_string` (`part` `null`) when `token` is not a string.
 #[wasm_bindgen(js_name = decodeJwt)]
-pub fn decode_jwt(token: JsValue) -> Result<JsValue, JsValue> {
+pub fn decode_jwt(token: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
     let Some(token) = token.as_string() else {
-        return Err(error::token_error(
-            "invalid_token",
-            "decodeJwt expects a string",
-        ));
+        return Err(error::not_a_string_error());
     };
-    let decoded = crate::core::decode(&token).map_err(|e| error::jwt_error(&e))?;
-    JSON::parse(&decoded.payload_json).map_err(|_| {
+    // As jwt-decode reads it: `options.header === true`.
+    let part = match global::prop(&options, "header") {
+        Some(v) if v == JsValue::TRUE => crate::core::Part::Header,
+        _ => crate::core::Part::Payload,
+    };
+    let text = crate::core::decode_part(&token, part).map_err(|e| error::jwt_error(&e))?;
+    JSON::parse(&text).map_err(|_| {
         error::token_error(
             "invalid_token",
             "invalid token: the payload is not valid JSON",

@@ -35,6 +35,7 @@ const KNOWN_OPTIONS: &[&str] = &[
     "redirect",
     "returnParam",
     "onSessionExpired",
+    "shouldRefresh",
     "fetch",
     "queueLimit",
     "queueTimeoutSeconds",
@@ -156,6 +157,9 @@ pub(crate) struct WebOptions {
     /// ends (not by logout), after the `sessionExpired` listeners; returning
     /// `false` cancels the login redirect.
     pub on_session_expired: Option<Function>,
+    /// `shouldRefresh(response)`: the app's verdict on whether a response
+    /// means the token was rejected (see `control`).
+    pub should_refresh: Option<Function>,
     /// The `fetch` used for every request the manager makes.
     pub fetch: Function,
 }
@@ -242,6 +246,13 @@ pub(crate) fn parse(options: &JsValue) -> Result<(RawConfig, WebOptions), JsValu
             Some(f) => Some(
                 f.dyn_into::<Function>()
                     .map_err(|_| config_error("onSessionExpired", "must be a function"))?,
+            ),
+        },
+        should_refresh: match get(options, "shouldRefresh")? {
+            None => None,
+            Some(f) => Some(
+                f.dyn_into::<Function>()
+                    .map_err(|_| config_error("shouldRefresh", "must be a function"))?,
             ),
         },
         fetch,

@@ -15,7 +15,9 @@
 //!   refresh token included (the channel is same-origin), so every tab can
 //!   refresh next time and each reschedules from them ([`message`]).
 //! - **Memory mode across tabs.** A tab that starts without a session posts
-//!   `hello`; a tab with one answers with `session`.
+//!   `hello`; one tab with a session answers with `session` (elected with a
+//!   Web Lock, [`answer_hello`]), so the traffic grows linearly with the
+//!   tabs. Tokens adopted from a message are never posted again.
 //! - **Logout sync.** A session that ends in one tab (logout, rejection,
 //!   expiry) ends in all of them; each saves its own drafts.
 //! - **Sleep.** Besides the `visibilitychange`/`pageshow`/`online`/`focus`
@@ -83,6 +85,12 @@ const STALE_WAIT_MS: u32 = 2_000;
 /// How often that wait looks at the core.
 const STALE_POLL_MS: u32 = 25;
 
+/// How long the manager elected to answer a `hello` keeps the election lock:
+/// every manager hears the `hello` within this time (a repeated `hello` of
+/// the same tab within it gets no answer: a joining tab then starts signed
+/// out, a tab with stale tokens refreshes after its wait).
+const HELLO_CLAIM_MS: u32 = 2_000;
+
 /// The cross-tab state of one manager; everything is released on drop.
 pub(crate) struct Tabs {
     /// This manager's id on the channel (random, per manager).
@@ -95,7 +103,14 @@ pub(crate) struct Tabs {
     lock_name: String,
     lease_key: String,
     marker_key: String,
+    /// `tokenwarden:hello:<storageKey>:`, to which a `hello`'s sender id is
+    /// appended for the answer election ([`answer_hello`]).
+    hello_lock_prefix: String,
     lock_timeout_ms: u32,
+    /// The refresh attempt waiting for the lock (or holding it before its
+    /// request), with the slot its lock goes into: cancelled at once when
+    /// the attempt is superseded ([`release_superseded`]).
+    acquiring: Option<(u64, Rc<lock::Slot>)>,
 }
 
 impl Drop for Tabs {
@@ -120,7 +135,7 @@ fn hex(mut n: u64) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = [b'0'; 16];
     for slot in out.iter_mut().rev() {
-        *slot = DIGITS[(n & 0xf) as usize];
+        *slot = DIGITS.get((n & 0xf) as usize).copied().unwrap_or(b'0');
         n >>= 4;
     }
     out.iter().map(|&b| b as char).collect()
@@ -163,7 +178,9 @@ pub(crate) fn install(rc: &Shared) {
         lock_name: join("tokenwarden:refresh:", &key),
         lease_key: join(&key, ":refresh-lease"),
         marker_key: join(&key, ":rotation"),
+        hello_lock_prefix: join(&join("tokenwarden:hello:", &key), ":"),
         lock_timeout_ms: timeout,
+        acquiring: None,
     };
     if cross_tab {
         if let Ok(channel) = BroadcastChannel::new(&join("tokenwarden:", &key)) {
@@ -219,6 +236,31 @@ pub(crate) fn broadcast(rc: &Shared, message: &TabMessage) {
         }
     };
     post(rc, &message);
+    // New tokens or a session end here supersede a refresh waiting for the
+    // lock: release it before the `refreshed`/`logout` that follows
+    // settles the waiting `auth.refresh()` calls.
+    release_superseded(rc);
+}
+
+/// A refresh attempt that waits for the lock, or holds it without having
+/// sent its request, and is no longer the core's refresh (tokens from
+/// another tab, a logout): its lock is released now, synchronously — before
+/// the promises that the superseding input settles can run their callbacks.
+fn release_superseded(rc: &Shared) {
+    let superseded = with(rc, |inner| {
+        let current = inner.session.refresh_attempt();
+        let tabs = inner.tabs.as_mut()?;
+        match &tabs.acquiring {
+            Some((attempt, _)) if Some(*attempt) != current => {
+                tabs.acquiring.take().map(|(_, slot)| slot)
+            }
+            _ => None,
+        }
+    })
+    .flatten();
+    if let Some(slot) = superseded {
+        drop(slot.cancel());
+    }
 }
 
 /// Runs the refresh for `attempt` under the cross-tab lock (or directly when
@@ -238,17 +280,39 @@ pub(crate) async fn refresh_under_lock(rc: Shared, attempt: u64, refresh_token: 
         manager::refresh_unlocked(rc, attempt, refresh_token).await;
         return;
     };
+    let slot = Rc::new(lock::Slot::default());
+    with(&rc, |inner| {
+        if let Some(tabs) = inner.tabs.as_mut() {
+            tabs.acquiring = Some((attempt, Rc::clone(&slot)));
+        }
+    });
     // Web Locks when the browser has them (the lock tests choose the lease).
-    let guard = lock::acquire(&name, &lease_key, &id, timeout, true).await;
-    // Let channel messages that are already queued (a broadcast from the
-    // previous holder) run before looking at the state.
-    lock::sleep(0).await;
-    if still_needed(&rc, attempt).await {
+    let held = lock::acquire_into(&name, &lease_key, &id, timeout, true, &slot).await;
+    let guard = if held {
+        // Let channel messages that are already queued (a broadcast from the
+        // previous holder) run before looking at the state.
+        lock::sleep(0).await;
+        let needed = still_needed(&rc, attempt).await;
+        // Superseded meanwhile: the slot was cancelled and the lock released.
+        slot.take().filter(|_| needed)
+    } else {
+        None
+    };
+    with(&rc, |inner| {
+        if let Some(tabs) = inner.tabs.as_mut() {
+            if tabs.acquiring.as_ref().is_some_and(|(a, _)| *a == attempt) {
+                tabs.acquiring = None;
+            }
+        }
+    });
+    // Not needed after all (another tab's tokens were adopted): release now.
+    drop(slot.cancel());
+    if let Some(guard) = guard {
         manager::refresh_unlocked(rc, attempt, refresh_token).await;
+        // New tokens were persisted and broadcast inside `refresh_unlocked`
+        // (rotation first), so the next holder finds them.
+        drop(guard);
     }
-    // New tokens were persisted and broadcast inside `refresh_unlocked`
-    // (rotation first), so the next holder finds them.
-    drop(guard);
 }
 
 /// Under the lock: is this attempt still the core's refresh, and are our
@@ -322,27 +386,55 @@ fn received(rc: &Shared, data: &JsValue) {
         Message::Session { .. } => {}
         Message::Logout { reason, .. } => {
             manager::feed(rc, Input::FromTab(TabMessage::LoggedOut { reason }));
+            release_superseded(rc);
         }
-        Message::Hello { from } => {
-            let answer = with(rc, |inner| inner.session.stored()).flatten();
-            if let Some(session) = answer {
-                post(
-                    rc,
-                    &Message::Session {
-                        from: id,
-                        to: from,
-                        session,
-                    },
-                );
-            }
-        }
+        Message::Hello { from } => answer_hello(rc, id, from),
     }
+}
+
+/// A `hello` from tab `to`: one signed-in manager answers with the session,
+/// not all of them (with `n` managers on a key, `n` answers to each of `n`
+/// joining managers made the traffic grow with `n²`). The one that answers
+/// is the one that claims the Web Lock `tokenwarden:hello:<storageKey>:<to>`
+/// first ([`lock::claim`], held [`HELLO_CLAIM_MS`]); without Web Locks every
+/// signed-in manager answers, as before.
+fn answer_hello(rc: &Shared, id: String, to: String) {
+    let claim = with(rc, |inner| {
+        if !inner.session.is_signed_in() {
+            return None;
+        }
+        let tabs = inner.tabs.as_ref()?;
+        let mut name = join(&tabs.hello_lock_prefix, &to);
+        name.shrink_to_fit();
+        Some(name)
+    })
+    .flatten();
+    let Some(name) = claim else { return };
+    let weak = Rc::downgrade(rc);
+    wasm_bindgen_futures::spawn_local(async move {
+        if !lock::claim(&name, HELLO_CLAIM_MS).await {
+            return; // another manager answers
+        }
+        let Some(rc) = weak.upgrade() else { return };
+        // Read now: the session may have changed while the claim was made.
+        if let Some(session) = with(&rc, |inner| inner.session.stored()).flatten() {
+            post(
+                &rc,
+                &Message::Session {
+                    from: id,
+                    to,
+                    session,
+                },
+            );
+        }
+    });
 }
 
 /// Feeds tokens from another tab (or the shared state); the core adopts
 /// them only if they are newer and not of a session that ended.
 fn adopt(rc: &Shared, session: StoredSession) {
     manager::feed(rc, Input::FromTab(TabMessage::Tokens(session)));
+    release_superseded(rc);
 }
 
 /// Posts a message on this manager's channel (no-op without one).

@@ -26,6 +26,15 @@ export async function example(): Promise<void> {
   // The other transports.
   await createTokenManager({ refresh: { url: "/oauth/token", format: "oauth2", clientId: "spa", scope: "orders:read" } });
   await createTokenManager({ refresh: { url: "/auth/refresh", format: "cookie" }, storage: "memory" });
+  // An API that says "expired" with a 419 or a JSON code.
+  await createTokenManager({ refresh: { url: "/auth/refresh" }, shouldRefresh: (r) => r.status === 419 });
+  await createTokenManager({
+    refresh: { url: "/auth/refresh" },
+    async shouldRefresh(r) {
+      if (r.status !== 400) return;
+      return ((await r.json()) as { code?: string }).code === "token_expired";
+    },
+  });
   await createTokenManager({
     refresh: async (refreshToken) => {
       void refreshToken;
@@ -67,6 +76,16 @@ export async function example(): Promise<void> {
   auth.dispose();
 
   void decodeJwt("a.b.c");
+  // jwt-decode's overloads: the header with `{ header: true }`, a payload type of your own.
+  const header: string | undefined = decodeJwt("a.b.c", { header: true }).alg;
+  const exp: number | undefined = decodeJwt("a.b.c").exp;
+  const mine = decodeJwt<{ sub: number }>("a.b.c");
+  void [header, exp, mine.sub.toFixed()];
+  // Per-request control, with a URL and with a Request.
+  // @ts-expect-error: a typo in the control member is a type error
+  await auth.fetch("/api/x", { tokenwarden: { refesh: false } });
+  await auth.fetch("/api/logout", { method: "POST", tokenwarden: { refresh: false } });
+  await auth.fetch(new Request("/api/public"), { tokenwarden: { auth: false } });
 
   try {
     await auth.fetch("/api/me");
@@ -78,6 +97,14 @@ export async function example(): Promise<void> {
       void known;
     }
   }
+
+  // Detached methods, and auth.fetch where a fetch goes.
+  const { fetch: authFetch, refresh, logout, on, setSession, dispose } = auth;
+  const asFetch: typeof globalThis.fetch = authFetch;
+  void asFetch;
+  void [refresh, logout, on, setSession, dispose];
+  const envCodes: TokenError["code"][] = ["internal", "wasm_blocked", "wasm_not_found", "wasm_load_failed", "unsupported_environment"];
+  void envCodes;
 
   // ---- mistakes that must not compile ----
   // @ts-expect-error `refresh` is required

@@ -21,6 +21,21 @@
 //! there is no coordination: the refresh runs at once.
 //!
 //! Either way the lock is held by a [`Guard`] and released when it is dropped.
+//!
+//! A refresh attempt can be superseded while it waits for the lock or holds
+//! it before its request (another tab's tokens arrived, a logout): its
+//! caller's `auth.refresh()` then settles at once, and the lock must be
+//! free by then — another tab may be waiting for it, and a test (or an app)
+//! that looks at the lease after the promise settled must find it gone. So
+//! the lock is taken into a [`Slot`] that the cross-tab module cancels
+//! synchronously when the attempt is superseded ([`Slot::cancel`] drops the
+//! guard, i.e. removes the lease at once); a cancelled slot also stops the
+//! lease loop before it writes again. Only the attempt that goes on to its
+//! refresh request takes the guard out of the slot ([`Slot::take`]): from
+//! then on the lock is held until that request has ended, because the
+//! request may rotate the refresh token.
+
+use std::cell::RefCell;
 
 use gloo_timers::callback::Timeout;
 use js_sys::{Array, Function, Promise, JSON};
@@ -31,6 +46,14 @@ use wasm_bindgen_futures::JsFuture;
 use super::super::global::{
     global_get, local_storage, now_ms, object, promise_with_resolvers, prop,
 };
+
+#[wasm_bindgen]
+extern "C" {
+    /// A promise, for `.catch(f)` with a plain function.
+    type Catchable;
+    #[wasm_bindgen(method, catch, js_name = catch)]
+    fn catch_with(this: &Catchable, on_rejected: &Function) -> Result<JsValue, JsValue>;
+}
 
 /// How long a lease writer waits before reading its lease back.
 pub(crate) const LEASE_SETTLE_MS: u32 = 40;
@@ -98,9 +121,64 @@ impl Drop for Guard {
     }
 }
 
+/// Where the lock of one refresh attempt is kept until the attempt either
+/// goes on to its request ([`Slot::take`]) or is superseded
+/// ([`Slot::cancel`]).
+#[derive(Default)]
+pub(crate) struct Slot(RefCell<SlotState>);
+
+#[derive(Default)]
+enum SlotState {
+    #[default]
+    Waiting,
+    Held(Guard),
+    Cancelled,
+}
+
+impl Slot {
+    /// The attempt is superseded: stop acquiring, and hand back the guard
+    /// if the lock is held (dropping it releases the lock).
+    pub(crate) fn cancel(&self) -> Option<Guard> {
+        match self.0.replace(SlotState::Cancelled) {
+            SlotState::Held(guard) => Some(guard),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn cancelled(&self) -> bool {
+        matches!(*self.0.borrow(), SlotState::Cancelled)
+    }
+
+    /// The held guard, for the attempt that goes on to its request; `None`
+    /// when not held or cancelled.
+    pub(crate) fn take(&self) -> Option<Guard> {
+        let mut state = self.0.borrow_mut();
+        match std::mem::take(&mut *state) {
+            SlotState::Held(guard) => Some(guard),
+            other => {
+                *state = other;
+                None
+            }
+        }
+    }
+
+    /// Keeps `guard` here; `false` (and the lock released) when cancelled.
+    fn hold(&self, guard: Guard) -> bool {
+        let mut state = self.0.borrow_mut();
+        if matches!(*state, SlotState::Cancelled) {
+            drop(state);
+            drop(guard);
+            return false;
+        }
+        *state = SlotState::Held(guard);
+        true
+    }
+}
+
 /// Acquires the lock `name` (Web Lock) or, without the Locks API, the lease
 /// under `lease_key` for tab `owner`. Waits up to `timeout_ms` for a holder,
 /// then takes the lock over.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) async fn acquire(
     name: &str,
     lease_key: &str,
@@ -108,22 +186,43 @@ pub(crate) async fn acquire(
     timeout_ms: u32,
     use_web_locks: bool,
 ) -> Guard {
+    let slot = Slot::default();
+    acquire_into(name, lease_key, owner, timeout_ms, use_web_locks, &slot).await;
+    slot.take().unwrap_or(Guard {
+        kind: Kind::None,
+        release: Release::Nothing,
+    })
+}
+
+/// [`acquire`] into `slot`: `true` when the lock is held there, `false`
+/// when the slot was cancelled first (nothing held).
+pub(crate) async fn acquire_into(
+    name: &str,
+    lease_key: &str,
+    owner: &str,
+    timeout_ms: u32,
+    use_web_locks: bool,
+    slot: &Slot,
+) -> bool {
     if use_web_locks {
         if let Some(locks) = global_get("navigator").and_then(|n| prop(&n, "locks")) {
             if let Some(guard) = web_lock(&locks, name, timeout_ms, false).await {
-                return guard;
+                return slot.hold(guard);
+            }
+            if slot.cancelled() {
+                return false;
             }
             if let Some(guard) = web_lock(&locks, name, timeout_ms, true).await {
-                return guard;
+                return slot.hold(guard);
             }
         }
     }
     match local_storage() {
-        Some(storage) => lease(storage, lease_key, owner, timeout_ms).await,
-        None => Guard {
+        Some(storage) => lease(storage, lease_key, owner, timeout_ms, slot).await,
+        None => slot.hold(Guard {
             kind: Kind::None,
             release: Release::Nothing,
-        },
+        }),
     }
 }
 
@@ -142,6 +241,59 @@ pub(crate) async fn sleep(ms: u32) {
         let _ = resolve.call0(&JsValue::UNDEFINED);
     });
     let _ = JsFuture::from(promise).await;
+}
+
+/// Claims the Web Lock `name` if nobody holds it (`ifAvailable`) and keeps
+/// it for `hold_ms`: `true` for the one caller (in the whole origin) that
+/// got it. Used to elect the one manager that answers a `hello`: every
+/// manager that hears it asks, the lock manager grants the first request
+/// and refuses the others while it is held. Without the Locks API every
+/// caller gets `true` (each answers, as before).
+pub(crate) async fn claim(name: &str, hold_ms: u32) -> bool {
+    let Some(locks) = global_get("navigator").and_then(|n| prop(&n, "locks")) else {
+        return true;
+    };
+    let Some(request) = prop(&locks, "request").and_then(|f| f.dyn_into::<Function>().ok()) else {
+        return true;
+    };
+    let (decided, decide, _) = promise_with_resolvers();
+    let on_refusal = decide.clone();
+    // The same closure shape as `web_lock`'s (no new glue in the wasm).
+    let callback = Closure::<dyn FnMut(JsValue) -> JsValue>::new(move |lock: JsValue| {
+        let got = !lock.is_null() && !lock.is_undefined();
+        let _ = decide.call1(&JsValue::UNDEFINED, &JsValue::from_bool(got));
+        if !got {
+            return JsValue::UNDEFINED;
+        }
+        // Held until this promise resolves.
+        let (hold, release, _) = promise_with_resolvers();
+        Timeout::new(hold_ms, move || {
+            let _ = release.call0(&JsValue::UNDEFINED);
+        })
+        .forget();
+        hold.into()
+    })
+    .into_js_value();
+    let options = object(&[
+        ("mode", JsValue::from_str("exclusive")),
+        ("ifAvailable", JsValue::TRUE),
+    ]);
+    let Ok(requested) = request.call3(&locks, &JsValue::from_str(name), &options, &callback) else {
+        return true;
+    };
+    // A request the browser refuses (an opaque origin's `SecurityError`)
+    // rejects without calling back: settle `decided` with the error, which
+    // counts as "answer" below, as without the Locks API.
+    if requested.is_instance_of::<Promise>() {
+        let _ = requested
+            .unchecked_ref::<Catchable>()
+            .catch_with(&on_refusal);
+    }
+    JsFuture::from(decided)
+        .await
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(true)
 }
 
 /// One `navigator.locks.request`: `None` when it was aborted by the timeout
@@ -197,10 +349,21 @@ async fn web_lock(locks: &JsValue, name: &str, timeout_ms: u32, steal: bool) -> 
     }
 }
 
-/// The `localStorage` lease (see the module docs).
-async fn lease(storage: web_sys::Storage, key: &str, owner: &str, timeout_ms: u32) -> Guard {
+/// The `localStorage` lease (see the module docs), kept in `slot` from the
+/// moment it is written (so that a cancel during the settle wait removes it
+/// at once); `false` when the slot was cancelled.
+async fn lease(
+    storage: web_sys::Storage,
+    key: &str,
+    owner: &str,
+    timeout_ms: u32,
+    slot: &Slot,
+) -> bool {
     let started = now_ms();
     loop {
+        if slot.cancelled() {
+            return false;
+        }
         let now = now_ms();
         let free = match read_lease(&storage, key) {
             None => true,
@@ -210,24 +373,34 @@ async fn lease(storage: web_sys::Storage, key: &str, owner: &str, timeout_ms: u3
         if free || waited_too_long {
             let until = now.saturating_add(u64::from(timeout_ms));
             if write_lease(&storage, key, owner, until) {
+                let guard = Guard {
+                    kind: Kind::Lease,
+                    release: Release::Lease {
+                        storage: storage.clone(),
+                        key: key.into(),
+                        owner: owner.into(),
+                    },
+                };
+                if !slot.hold(guard) {
+                    return false; // cancelled: the lease is already removed
+                }
                 sleep(LEASE_SETTLE_MS).await;
+                if slot.cancelled() {
+                    return false; // the cancel removed the lease
+                }
                 let ours = read_lease(&storage, key).is_some_and(|(o, _)| o == owner);
                 if ours || waited_too_long {
-                    return Guard {
-                        kind: Kind::Lease,
-                        release: Release::Lease {
-                            storage,
-                            key: key.into(),
-                            owner: owner.into(),
-                        },
-                    };
+                    return true;
                 }
+                // Another tab's write won: give the slot back without
+                // touching its lease (a guard only removes its own).
+                drop(slot.take());
             } else {
                 // Storage refuses writes (quota, private mode): no coordination.
-                return Guard {
+                return slot.hold(Guard {
                     kind: Kind::None,
                     release: Release::Nothing,
-                };
+                });
             }
         }
         // Spread the retries so waiting tabs do not write in lockstep.
