@@ -455,12 +455,25 @@ fn transient(status: u16, retry_after_ms: Option<Millis>, detail: &str) -> Refre
 /// Whether a `Content-Length` header value declares a body over
 /// [`MAX_BODY_BYTES`] (then the browser layer does not read it at all).
 pub fn declared_too_large(content_length: &str) -> bool {
-    let value = content_length.trim_ascii();
-    !value.is_empty()
-        && value.bytes().all(|b| b.is_ascii_digit())
-        && value.bytes().fold(0u64, |acc, b| {
-            acc.saturating_mul(10).saturating_add(u64::from(b - b'0'))
-        }) > MAX_BODY_BYTES as u64
+    seconds_or_count(content_length).is_some_and(|n| n > MAX_BODY_BYTES as u64)
+}
+
+/// A non-empty run of ASCII digits (surrounding blanks allowed) as a
+/// number; more than 9 digits count as 999,999,999 (every use caps far
+/// below). Plain arithmetic: no 64-bit overflow checks in the wasm.
+fn seconds_or_count(text: &str) -> Option<u64> {
+    let value = text.trim_ascii().as_bytes();
+    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    if value.len() > 9 {
+        return Some(999_999_999);
+    }
+    Some(
+        value
+            .iter()
+            .fold(0, |acc, b| acc * 10 + u64::from(b - b'0')),
+    )
 }
 
 /// `Retry-After` (RFC 9110 §10.2.3): delay-seconds, or an HTTP-date in any
@@ -478,17 +491,10 @@ pub fn declared_too_large(content_length: &str) -> bool {
 /// assert_eq!(parse_retry_after("soon", now), None);
 /// ```
 pub fn parse_retry_after(value: &str, now: Millis) -> Option<Millis> {
-    let value = value.trim_ascii();
-    if value.is_empty() {
-        return None;
+    if let Some(seconds) = seconds_or_count(value) {
+        return Some(seconds * 1000);
     }
-    if value.bytes().all(|b| b.is_ascii_digit()) {
-        let seconds = value.bytes().fold(0u64, |acc, b| {
-            acc.saturating_mul(10).saturating_add(u64::from(b - b'0'))
-        });
-        return Some(seconds.saturating_mul(1000));
-    }
-    let at = http_date(value, now)?;
+    let at = http_date(value.trim_ascii(), now)?;
     Some(at.saturating_sub(now))
 }
 
@@ -537,10 +543,10 @@ fn http_date(value: &str, now: Millis) -> Option<Millis> {
     if hour > 23 || minute > 59 || second > 60 || day == 0 || day > days_in_month(year, month) {
         return None;
     }
-    let seconds = days_from_civil(year as i64, month, day)
-        .checked_mul(86_400)?
-        .checked_add((hour * 3600 + minute * 60 + second.min(59)) as i64)?;
-    u64::try_from(seconds).ok()?.checked_mul(1000)
+    // Years have at most 4 digits: no overflow; before 1970 is in the past.
+    let seconds = days_from_civil(year as i64, month, day) * 86_400
+        + (hour * 3600 + minute * 60 + second.min(59)) as i64;
+    Some(seconds.max(0) as u64 * 1000)
 }
 
 const MONTHS: [&[u8]; 12] = [
