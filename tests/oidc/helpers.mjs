@@ -446,6 +446,20 @@ export async function startOidcEnv(browser, { format = "jwt", accessTtl = 300 } 
     burnIssuedAccessTokens() {
       for (const c of idp.calls) if (c.accessToken) app.burned.add(c.accessToken);
     },
+    /**
+     * The API accepts the current token once in each page, then refuses every
+     * token issued so far: a token revoked after use. (A 401 on a token that a
+     * refresh just produced and nothing has accepted yet means "the API
+     * rejects fresh tokens", which deliberately starts no refresh: issue 12
+     * item 4. A burst test must not look like that.)
+     */
+    async burnAfterUse(...pages) {
+      for (const page of pages) {
+        const res = await page.evaluate(() => window.spa.fetch("/api/me"));
+        assert.equal(res.status, 200, `the current token is accepted before it is burned: ${JSON.stringify(res)}`);
+      }
+      env.burnIssuedAccessTokens();
+    },
     /** The refresh token issued most recently. */
     latestRefreshToken() {
       return idp.calls.filter((c) => c.refreshToken).at(-1)?.refreshToken;
