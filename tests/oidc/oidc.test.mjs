@@ -20,7 +20,9 @@ function jwtPayload(token) {
 }
 
 /** Options for a manager whose timers stay out of the way unless a test wants them. */
-const QUIET = { leadSeconds: 2, jitterSeconds: 0, expiryMarginSeconds: 1 };
+// With 9 s tokens: refresh 9 - 4 = 5 s after they arrive (tokenwarden's
+// minimum interval), 4 s before they expire, so a loaded machine has room.
+const QUIET = { leadSeconds: 4, jitterSeconds: 0, expiryMarginSeconds: 1 };
 
 describe("oidc-provider 9", { skip: missing ?? false }, () => {
   let browser;
@@ -55,13 +57,13 @@ describe("oidc-provider 9", { skip: missing ?? false }, () => {
   });
 
   test("JWT access tokens (resource indicator): proactive refreshes before expiry rotate the refresh token, then 50 concurrent 401s make exactly one refresh", async () => {
-    const env = await startOidcEnv(browser, { format: "jwt", accessTtl: 7 });
+    const env = await startOidcEnv(browser, { format: "jwt", accessTtl: 9 });
     const page = await env.login();
     await env.create(page, QUIET);
     await env.setSession(page);
     const first = jwtPayload(env.idp.calls[0].accessToken);
     assert.equal(first.aud, RESOURCE, "a JWT for the resource server");
-    assert.equal(first.exp - first.iat, 7);
+    assert.equal(first.exp - first.iat, 9);
 
     // Two proactive refreshes, each before the token it replaces expires.
     await waitFor(() => env.idp.refreshCalls().length >= 2, { timeoutMs: 30_000, what: "two proactive refreshes" });
@@ -96,11 +98,11 @@ describe("oidc-provider 9", { skip: missing ?? false }, () => {
   });
 
   test("opaque access tokens: proactive refresh from expires_in, then 50 concurrent 401s make exactly one refresh", async () => {
-    const env = await startOidcEnv(browser, { format: "opaque", accessTtl: 7 });
+    const env = await startOidcEnv(browser, { format: "opaque", accessTtl: 9 });
     const page = await env.login();
     const [code] = env.idp.calls;
     assert.equal(code.accessToken.split(".").length, 1, "an opaque access token");
-    assert.equal(code.expiresIn, 7);
+    assert.equal(code.expiresIn, 9);
     await env.create(page, QUIET);
     await env.setSession(page);
     assert.deepEqual((await page.evaluate(() => window.spa.fetch("/api/me"))).body.format, "opaque");
@@ -108,7 +110,7 @@ describe("oidc-provider 9", { skip: missing ?? false }, () => {
     await waitFor(() => env.idp.refreshCalls().length >= 1, { timeoutMs: 30_000, what: "a proactive refresh" });
     const [refresh] = env.idp.refreshCalls();
     assert.equal(refresh.status, 200);
-    assert.ok(refresh.at < code.at + 7000, "refreshed before the access token expired");
+    assert.ok(refresh.at < code.at + 9000, "refreshed before the access token expired");
     await waitFor(async () => (await page.evaluate(() => window.spa.state().accessToken)) === refresh.accessToken, { what: "new token in place" });
 
     env.idp.settings.accessTtl = 300;
@@ -295,7 +297,7 @@ describe("oidc-provider 9", { skip: missing ?? false }, () => {
     await env.finish();
   });
 
-  test("issue 12 item 6: a 200 refresh with a new refresh_token and an opaque access token without expires_in is used, not retried with the old refresh token", async () => {
+  test("issue 12 item 6: a 200 refresh with a new refresh_token and an opaque access token without expires_in is used, not retried with the old refresh token; setSession likewise", async () => {
     const env = await startOidcEnv(browser, { format: "opaque", accessTtl: 300 });
     const page = await env.login();
     await env.create(page, { ...QUIET, retryBaseSeconds: 0.1, retryAttempts: 2 });
@@ -317,6 +319,17 @@ describe("oidc-provider 9", { skip: missing ?? false }, () => {
     assert.equal((await page.evaluate(() => window.spa.refresh())).ok, true);
     assert.equal(env.idp.refreshCalls().length, 2);
     env.assertNoReuse();
+    assert.equal((await page.evaluate(() => window.spa.fetch("/api/me"))).status, 200);
+
+    // Likewise setSession with the provider's opaque access token and no
+    // expiresIn: accepted, with the same warning.
+    const latest = env.idp.calls.at(-1);
+    const warningsBefore = (await env.log(page)).filter((e) => e.type === "warning" && e.detail.code === "token_without_exp").length;
+    const set = await page.evaluate((s) => window.spa.setSessionWith(s), { accessToken: latest.accessToken, refreshToken: latest.refreshToken });
+    assert.equal(set.ok, true, `setSession with an opaque token and no expiresIn: ${JSON.stringify(set)}`);
+    assert.equal(set.accessToken, latest.accessToken);
+    const warningsAfter = (await env.log(page)).filter((e) => e.type === "warning" && e.detail.code === "token_without_exp").length;
+    assert.equal(warningsAfter, warningsBefore + 1, "token_without_exp warning for setSession");
     assert.equal((await page.evaluate(() => window.spa.fetch("/api/me"))).status, 200);
     await env.finish();
   });

@@ -109,6 +109,16 @@ const spa = {
     return { accessToken: spa.auth.accessToken, expiresAt: spa.auth.expiresAt, refreshAt: spa.auth.refreshAt };
   },
 
+  /** auth.setSession(session) → { ok } or { error } (a TokenError's code, reason, part). */
+  setSessionWith(session) {
+    try {
+      spa.auth.setSession(session);
+      return { ok: true, accessToken: spa.auth.accessToken, expiresAt: spa.auth.expiresAt };
+    } catch (err) {
+      return { error: { ...plain(err), reason: err.reason, part: err.part } };
+    }
+  },
+
   /** auth.fetch → { status, body } or { error: { name, code, message } }. */
   async fetch(path, init) {
     spa.outstanding++;
