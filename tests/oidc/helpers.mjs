@@ -283,8 +283,8 @@ async function startIdp({ appOrigin, redirectUri, settings }) {
   /** Token-endpoint calls of the refresh_token grant. */
   idp.refreshCalls = () => idp.calls.filter((c) => c.grantType === "refresh_token");
 
-  // The issuer needs the port: listen first (the handler reads idp.provider
-  // at request time), then build the provider.
+  // The issuer needs the port: listen first (requests go to whatever
+  // `idp.handler` is at the time), then build the provider.
   await listen(0);
   idp.url = `http://127.0.0.1:${idp.port}`;
   idp.provider = build();
