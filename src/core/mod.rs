@@ -29,6 +29,7 @@ pub mod drafts;
 pub mod idmap;
 pub mod json;
 pub mod jwt;
+pub mod refresh;
 pub mod schedule;
 pub mod session;
 
