@@ -323,7 +323,7 @@ export function renderMarkdown(r) {
   return `${parts.join("\n")}\n`;
 }
 
-/** The compact table for the README's "Performance" section. */
+/** The compact table for the "Performance" section of docs/performance.md. */
 export function renderSummary(r) {
   const t = Object.fromEntries(r.targets.map((x) => [x.id, x]));
   const res = (...ids) => {

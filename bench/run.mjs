@@ -8,7 +8,7 @@
 //   node bench/run.mjs --no-write print only, keep the committed results
 //   node bench/run.mjs --dist DIR measure another build of the package (default dist/)
 //   node bench/run.mjs --no-profile skip the CPU profiles
-//   node bench/run.mjs --render   re-render RESULTS.md and the README table from results.json
+//   node bench/run.mjs --render   re-render RESULTS.md and the table in docs/performance.md from results.json
 //   node bench/run.mjs --note TEXT  a remark about the build measured, shown in the report
 //   node bench/run.mjs --build-only bundle the peers and the page, no browser (a check for CI)
 //   node bench/run.mjs --dist D --clean-commit SHA   D was built from a clean export of SHA
@@ -204,9 +204,9 @@ async function profileWorkloads(page, hasManager, hasDecode) {
   return out;
 }
 
-/** Replaces the generated summary between the markers in README.md ("Performance"). */
+/** Replaces the generated summary between the markers in docs/performance.md ("Performance"). */
 function updateDocs(results) {
-  const file = join(ROOT, "README.md");
+  const file = join(ROOT, "docs", "performance.md");
   if (!existsSync(file)) return;
   const text = readFileSync(file, "utf8");
   const start = "<!-- bench:summary:start -->";
@@ -223,7 +223,7 @@ function writeOutputs(results) {
     writeFileSync(join(BENCH, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(join(BENCH, "RESULTS.md"), markdown);
     updateDocs(results);
-    step("wrote bench/results.json, bench/RESULTS.md and the table in README.md");
+    step("wrote bench/results.json, bench/RESULTS.md and the table in docs/performance.md");
   }
   return markdown;
 }

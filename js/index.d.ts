@@ -4,11 +4,15 @@
 
 /** Tokens as a login or refresh response delivers them. */
 export interface TokenSet {
-  /** The access token: a JWT, or an opaque string when `expiresIn` is given. */
+  /**
+   * The access token: a JWT or an opaque string; visible ASCII, at most 16 KiB.
+   * An opaque token without `expiresIn` has no known expiry (warning
+   * `token_without_exp`): no proactive refresh, a 401 refreshes.
+   */
   accessToken: string;
-  /** The refresh token; omit in cookie mode (it lives in an HttpOnly cookie). */
+  /** The refresh token (at most 16 KiB); omit in cookie mode (it lives in an HttpOnly cookie). */
   refreshToken?: string | null;
-  /** Lifetime of the access token in seconds, from now. Needed for opaque tokens. */
+  /** Lifetime of the access token in seconds, from now. Recommended for opaque tokens. */
   expiresIn?: number | null;
 }
 
@@ -45,6 +49,12 @@ export interface OAuth2Refresh extends HttpRefreshBase {
   clientId: string;
   /** Sent as `scope` when given. */
   scope?: string;
+  /**
+   * RFC 8707 resource indicator(s): each an absolute URI without fragment
+   * (e.g. `"https://api.example.com/"`), sent as one `resource` form
+   * parameter each. At most 16.
+   */
+  resource?: string | string[];
 }
 
 /** The refresh token is an HttpOnly cookie: POST with credentials; it never enters JS. */
@@ -236,9 +246,11 @@ export declare class TokenError extends Error {
   /** For `invalid_token`: the part at fault, or `null` for the overall shape. */
   readonly part?: "header" | "payload" | "signature" | null;
   /**
-   * For `invalid_token`: `not_a_string`, `missing_part`, `wrong_part_count`,
-   * `empty_part`, `invalid_base64`, `invalid_utf8`, `invalid_json`,
-   * `not_object`, and (`setSession` only) `bad_claim`, `exp_in_milliseconds`.
+   * For `invalid_token` from `decodeJwt`: `not_a_string`, `missing_part`,
+   * `wrong_part_count`, `empty_part`, `invalid_base64`, `invalid_utf8`,
+   * `invalid_json`, `not_object`. From `setSession`: `not_an_object`,
+   * `missing_access_token`, `token_too_large` (over 16 KiB),
+   * `invalid_characters`, `invalid_refresh_token`, `invalid_expires_in`.
    */
   readonly reason?: string;
   /** For `invalid_token` with reason `bad_claim`: the claim (`exp`, `iat`, …). */
@@ -282,6 +294,7 @@ export type WarningCode =
   | "renewed_token_ignored"
   | "refresh_token_rejected"
   | "refresh_unavailable"
+  | "fresh_token_rejected"
   | (string & {});
 
 export interface TokenManagerEvents {

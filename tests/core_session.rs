@@ -420,8 +420,18 @@ fn many_401s_make_one_refresh_and_each_request_is_replayed_once() {
     assert_eq!(sends, (1..=10).map(|id| send(id, &b)).collect::<Vec<_>>());
     // Persist (rotation) comes before any release.
     assert!(matches!(out[0], Output::Persist(Some(_))));
-    // A second 401 goes back to the caller: no loop, no new refresh.
-    for id in 1..=10 {
+    // A second 401 goes back to the caller: no loop, no new refresh. The
+    // first one on the fresh token says that the API rejects fresh tokens.
+    assert_eq!(
+        h.respond(1, 401),
+        [
+            Output::Emit(Event::Warning {
+                code: warning::FRESH_TOKEN_REJECTED
+            }),
+            Output::Deliver { id: 1 }
+        ]
+    );
+    for id in 2..=10 {
         assert_eq!(h.respond(id, 401), [Output::Deliver { id }]);
     }
     assert!(!h.s.refreshing());
@@ -435,8 +445,16 @@ fn a_401_for_an_older_token_is_resent_without_refresh() {
     let b = jwt(h.now + 900_000, h.now);
     h.ok(1, &b, Some("r2"));
     assert_eq!(h.respond(1, 401), [send(1, &b)]);
-    // That was its one retry.
-    assert_eq!(h.respond(1, 401), [Output::Deliver { id: 1 }]);
+    // That was its one retry (and `b`, fresh from the refresh, was rejected).
+    assert_eq!(
+        h.respond(1, 401),
+        [
+            Output::Emit(Event::Warning {
+                code: warning::FRESH_TOKEN_REJECTED
+            }),
+            Output::Deliver { id: 1 }
+        ]
+    );
 }
 
 #[test]
@@ -468,8 +486,12 @@ fn expired_token_refreshes_before_sending() {
     assert_eq!(h.s.queued_len(), 1);
     let b = jwt(T0 + 900_000, T0);
     assert!(h.ok(1, &b, None).contains(&send(1, &b)));
-    // Released before its first send: its first 401 may still retry once.
-    assert_eq!(starts(&h.respond(1, 401)).len(), 1);
+    // Released before its first send, with the token the refresh just
+    // produced: its 401 says the API rejects fresh tokens. No new refresh
+    // (issue 12 item 4); the 401 goes to the caller.
+    let out = h.respond(1, 401);
+    assert!(starts(&out).is_empty());
+    assert!(out.contains(&Output::Deliver { id: 1 }));
 }
 
 #[test]

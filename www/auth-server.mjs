@@ -584,6 +584,11 @@ export async function createDemoServer(options = {}) {
     if (path === "/api/me") {
       return send(res, 200, { sub: claims.sub, sid: claims.sid, iat: claims.iat, exp: claims.exp, jti: claims.jti, scope: claims.scope }, headers);
     }
+    if (path === "/api/graphql") {
+      // A one-query GraphQL endpoint (GET or POST) for the urql recipe test:
+      // every query is answered as `{ me { sub jti } }`.
+      return send(res, 200, { data: { me: { __typename: "User", sub: claims.sub, jti: claims.jti } } }, headers);
+    }
     if (path === "/api/orders" && req.method === "GET") {
       return send(res, 200, { orders: [{ id: 1, item: "coffee beans" }, { id: 2, item: "grinder" }], jti: claims.jti }, headers);
     }

@@ -189,6 +189,50 @@ impl Config {
     }
 }
 
+/// Why a `refresh.resource` entry is refused.
+pub const REASON_RESOURCE: &str =
+    "must be an absolute URI without a fragment (RFC 8707), or an array of them";
+/// Most `refresh.resource` entries (each one is a form parameter).
+pub const MAX_RESOURCES: usize = 16;
+/// Longest `refresh.resource` entry, in bytes.
+pub const MAX_RESOURCE_BYTES: usize = 2048;
+
+/// Checks one RFC 8707 resource indicator (`refresh.resource` of the
+/// `oauth2` transport): an absolute URI (RFC 3986 §4.3: a scheme, `:`, the
+/// rest) of URI characters only (ASCII, `%XX` escapes), without a
+/// fragment, at most [`MAX_RESOURCE_BYTES`] long.
+///
+/// ```
+/// use tokenwarden::core::config::resource_indicator;
+///
+/// assert!(resource_indicator("https://api.example.com/").is_ok());
+/// assert!(resource_indicator("urn:example:orders").is_ok());
+/// assert!(resource_indicator("/relative").is_err());
+/// assert!(resource_indicator("https://api.example.com/#frag").is_err());
+/// ```
+pub fn resource_indicator(uri: &str) -> Result<(), &'static str> {
+    let bytes = uri.as_bytes();
+    let Some(colon) = bytes.iter().position(|&b| b == b':') else {
+        return Err(REASON_RESOURCE);
+    };
+    let (scheme, _) = bytes.split_at(colon);
+    let mut scheme_bytes = scheme.iter().copied();
+    let scheme_ok = scheme_bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+        && scheme_bytes.all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
+    let uri_chars = bytes
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b"-._~:/?[]@!$&'()*+,;=%".contains(&b));
+    let escapes_ok = bytes.iter().enumerate().all(|(i, &b)| {
+        b != b'%'
+            || (bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    });
+    if uri.len() > MAX_RESOURCE_BYTES || !scheme_ok || !uri_chars || !escapes_ok {
+        return Err(REASON_RESOURCE);
+    }
+    Ok(())
+}
+
 /// A duration in seconds → ms, or the default when absent.
 fn seconds(
     v: Option<f64>,
@@ -322,6 +366,34 @@ mod tests {
         ];
         for (raw, option, reason) in cases {
             assert_eq!(Config::from_raw(&raw), Err(ConfigError { option, reason }));
+        }
+    }
+
+    #[test]
+    fn resource_indicators() {
+        for ok in [
+            "https://api.example.com",
+            "https://api.example.com/orders?v=2",
+            "urn:ietf:params:oauth:x",
+            "HTTPS://API.example.com:8443/%C3%A9",
+        ] {
+            assert_eq!(resource_indicator(ok), Ok(()), "{ok}");
+        }
+        let long = format!("https://a.example/{}", "x".repeat(MAX_RESOURCE_BYTES));
+        for bad in [
+            "",
+            "api.example.com",
+            "/orders",
+            "://x",
+            "1https://x",
+            "https://a.example/#top",
+            "https://a.example/ space",
+            "https://a.example/\u{e9}",
+            "https://a.example/%zz",
+            "https://a.example/%4",
+            long.as_str(),
+        ] {
+            assert_eq!(resource_indicator(bad), Err(REASON_RESOURCE), "{bad}");
         }
     }
 

@@ -31,6 +31,7 @@ pub mod http;
 pub mod idmap;
 pub mod json;
 pub mod jwt;
+pub mod refresh;
 pub mod schedule;
 pub mod session;
 

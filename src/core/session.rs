@@ -49,6 +49,23 @@
 //!   the next proactive attempt comes after the cooldown. Transient failures
 //!   never end the session, even once the access token has expired: the
 //!   refresh token may be fine and the server merely down.
+//! - **A 2xx always hands over its refresh token** (`RefreshRotated`): a
+//!   refresh response that rotated the refresh token but brought no usable
+//!   access token makes the new refresh token the current one (persisted and
+//!   broadcast at once); the access token in place stays and the failure is
+//!   handled as `Transient` — the retry sends the new refresh token.
+//! - **No storm on fresh tokens.** A token from a refresh made by this
+//!   session (not from another tab: that may be a sign-in) is unproven until a response to a request sent with it is
+//!   anything but 401. The first refreshable 401 on an unproven token does
+//!   not refresh: it is delivered, warning `fresh_token_rejected`, and 401s
+//!   start no refresh for a cool-down of [`FRESH_COOLDOWN_BASE_MS`], doubled
+//!   per rejected fresh token in a row up to [`FRESH_COOLDOWN_MAX_MS`]
+//!   (reset after [`FRESH_COOLDOWN_RESET_MS`] without one, and on sign-in).
+//!   Proactive refreshes, `RefreshRequested` and expired tokens are not
+//!   affected. Always-401 API, sequential calls for 60 s: 4 refreshes.
+//! - **Bounded tokens.** Stored or tab sessions whose tokens exceed
+//!   [`super::refresh::MAX_TOKEN_BYTES`] are not adopted (token input from
+//!   the app and refresh responses is validated by `core::refresh`).
 //! - **Idle** (`idle_timeout`, off by default): after that long without
 //!   `UserActivity` no refresh starts; the session ends (`Idle`) when the
 //!   access token expires; activity before that resumes refreshing.
@@ -181,6 +198,16 @@ pub enum Input {
     /// The refresh started by [`Output::StartRefresh`] with this `attempt` failed.
     RefreshFailed {
         attempt: u64,
+        failure: RefreshFailure,
+    },
+    /// The refresh started by [`Output::StartRefresh`] with this `attempt`
+    /// got a 2xx whose access token is unusable but which carried a new
+    /// refresh token: the server rotated, so `refresh_token` is the current
+    /// one from now on (persisted and shared before anything else), and the
+    /// attempt failed with `failure` (retried with the new refresh token).
+    RefreshRotated {
+        attempt: u64,
+        refresh_token: String,
         failure: RefreshFailure,
     },
     /// The deadline from [`Session::poll_timeout`] passed (or a timer fired early/late).
@@ -318,7 +345,21 @@ pub mod warning {
     /// `auth.refresh()` was called with no way to refresh (no session, no
     /// refresh token and no `refresh_without_token`).
     pub const REFRESH_UNAVAILABLE: &str = "refresh_unavailable";
+    /// The API answered 401 to an access token that a refresh had just
+    /// produced: 401s do not start refreshes for a growing cool-down
+    /// ([`super::FRESH_COOLDOWN_BASE_MS`] doubling up to
+    /// [`super::FRESH_COOLDOWN_MAX_MS`]); they go to the caller.
+    pub const FRESH_TOKEN_REJECTED: &str = "fresh_token_rejected";
 }
+
+/// First cool-down after the API rejected a fresh token (5 s); each further
+/// rejection of a fresh token doubles it.
+pub const FRESH_COOLDOWN_BASE_MS: Millis = 5_000;
+/// Longest cool-down after rejected fresh tokens (5 min).
+pub const FRESH_COOLDOWN_MAX_MS: Millis = 300_000;
+/// The cool-down starts from [`FRESH_COOLDOWN_BASE_MS`] again when no fresh
+/// token was rejected for this long (10 min).
+pub const FRESH_COOLDOWN_RESET_MS: Millis = 600_000;
 
 impl ErrorCode {
     /// Stable snake_case code, as shown to JS.
@@ -359,6 +400,11 @@ struct Current {
     decoded: Option<DecodedJwt>,
     /// The refresh endpoint rejected a proactive refresh: no more attempts.
     refresh_dead: bool,
+    /// Came from a refresh made here, and no response to a request sent
+    /// with it has shown that the API accepts it yet.
+    unproven: bool,
+    /// A 401 on it while unproven started the fresh-token cool-down already.
+    struck: bool,
 }
 
 /// The refresh operation (one burst of attempts).
@@ -412,6 +458,12 @@ pub struct Session {
     last_activity: Millis,
     idle: bool,
     requests: IdMap<Request>,
+    /// Fresh tokens the API rejected in a row (see `fresh_rejected`).
+    fresh_strikes: u32,
+    /// When the last fresh token was rejected.
+    fresh_last: Option<Millis>,
+    /// Until then, 401s start no refresh (the API rejects fresh tokens).
+    fresh_until: Option<Millis>,
     /// Waiting requests with their deadlines, in arrival order. The timeout
     /// is one constant, so deadlines never decrease along the queue: expiry
     /// and `poll_timeout` only look at the front (O(1) per input, not O(n)).
@@ -439,6 +491,9 @@ impl Session {
             last_activity: 0,
             idle: false,
             requests: IdMap::new(),
+            fresh_strikes: 0,
+            fresh_last: None,
+            fresh_until: None,
             queue: VecDeque::new(),
             out: VecDeque::new(),
         }
@@ -485,6 +540,16 @@ impl Session {
                     self.refresh_failed(failure, now);
                 }
             }
+            Input::RefreshRotated {
+                attempt,
+                refresh_token,
+                failure,
+            } => {
+                if self.flight == Flight::Running(attempt) {
+                    self.adopt_rotated(refresh_token);
+                    self.refresh_failed(failure, now);
+                }
+            }
             Input::TimerFired | Input::Wake => {}
             Input::UserActivity => {
                 self.last_activity = now;
@@ -494,7 +559,10 @@ impl Session {
                 }
             }
             Input::FromTab(TabMessage::Tokens(stored)) => {
-                if self.ended_started != Some(stored.started_at) && self.is_newer(&stored) {
+                if self.ended_started != Some(stored.started_at)
+                    && within_bounds(&stored)
+                    && self.is_newer(&stored)
+                {
                     self.adopt(stored, now, true);
                 }
             }
@@ -632,6 +700,7 @@ impl Session {
         self.idle = false;
         self.last_activity = now;
         self.reset_refresh();
+        self.reset_fresh();
         let (cur, warnings) = self.install(tokens, None, now, now);
         self.cur = Some(cur);
         self.tokens_changed(now, false, warnings);
@@ -654,6 +723,10 @@ impl Session {
             started_at: s.started_at,
             decoded,
             refresh_dead: false,
+            // Not ours: another tab's sign-in as likely as its refresh (that
+            // tab's own rule bounds its refreshes).
+            unproven: false,
+            struck: false,
         });
         self.generation += 1;
         if from_tab {
@@ -674,14 +747,17 @@ impl Session {
         let max = self.config.max_session_ms;
         let within_max = max == 0 || s.started_at.saturating_add(max) > now;
         let refreshable = s.refresh_token.is_some() || self.config.refresh_without_token;
-        within_max && (s.expires_at > now || refreshable)
+        within_max && within_bounds(s) && (s.expires_at > now || refreshable)
     }
 
     /// Whether tokens from another tab (or the shared state) are newer than ours.
     fn is_newer(&self, s: &StoredSession) -> bool {
         let Some(c) = &self.cur else { return true };
         if *c.access == *s.access_token {
-            return false; // an echo of what we have
+            // An echo of what we have — unless the refresh token differs: a
+            // 2xx there rotated it without a usable access token
+            // (`RefreshRotated`), and the old one must not be sent again.
+            return s.refresh_token.is_some() && s.refresh_token.as_deref() != c.refresh.as_deref();
         }
         match c.expires_at {
             Some(ours) => s.expires_at > ours,
@@ -764,6 +840,12 @@ impl Session {
         // The app's `shouldRefresh(response)` verdict, when it gave one, decides.
         let refreshable_401 = should_refresh.unwrap_or(refreshable_401);
         let older = r.sent_gen < self.generation;
+        if self.fresh_token_rule(id, status, refreshable_401, older, now) {
+            return;
+        }
+        let Some(r) = self.requests.get_mut(&id) else {
+            return;
+        };
         if !refreshable_401 || r.retried || !r.replayable {
             let fresh_failure = refreshable_401 && !r.retried && !older;
             self.requests.remove(&id);
@@ -792,6 +874,91 @@ impl Session {
         }
     }
 
+    /// The fresh-token part of a response to request `id` (sent with an
+    /// `older` token or the current one): any status but 401 (and but one
+    /// the app's `shouldRefresh` calls expired) proves the current token; a refreshable 401 that [`Self::fresh_rejected`] stops
+    /// is delivered (`true`: nothing more to do).
+    fn fresh_token_rule(
+        &mut self,
+        id: RequestId,
+        status: u16,
+        refreshable_401: bool,
+        older: bool,
+        now: Millis,
+    ) -> bool {
+        if !older && status != 401 && !refreshable_401 {
+            // (`refreshable_401` may be the app's verdict on another status.)
+            if let Some(c) = &mut self.cur {
+                c.unproven = false;
+            }
+        }
+        if refreshable_401 && !older && self.fresh_rejected(now) {
+            // The API rejects tokens that a refresh just produced: no
+            // refresh storm; the 401 goes to the caller.
+            self.requests.remove(&id);
+            self.out.push_back(Output::Deliver { id });
+            return true;
+        }
+        false
+    }
+
+    /// A refreshable 401 on a request sent with the current token: whether
+    /// it must not start a refresh because the API rejects fresh tokens.
+    /// The first 401 on a token that a refresh produced (and that no
+    /// response has proven yet) starts a cool-down — 5 s, doubling with each
+    /// such token in a row up to 5 min, back to 5 s after 10 min without one
+    /// — with warning `fresh_token_rejected`; during it, 401s start no
+    /// refresh. Proactive refreshes, `auth.refresh()` and refreshes for
+    /// expired tokens are not affected.
+    fn fresh_rejected(&mut self, now: Millis) -> bool {
+        let Some(c) = &mut self.cur else { return false };
+        if c.unproven && !c.struck {
+            c.struck = true;
+            let recent = self
+                .fresh_last
+                .is_some_and(|t| now.saturating_sub(t) < FRESH_COOLDOWN_RESET_MS);
+            self.fresh_strikes = if recent {
+                self.fresh_strikes.saturating_add(1)
+            } else {
+                1
+            };
+            self.fresh_last = Some(now);
+            let doublings = self.fresh_strikes.saturating_sub(1).min(16);
+            let pause = FRESH_COOLDOWN_BASE_MS
+                .saturating_mul(1 << doublings)
+                .min(FRESH_COOLDOWN_MAX_MS);
+            self.fresh_until = Some(now.saturating_add(pause));
+            self.warn(warning::FRESH_TOKEN_REJECTED);
+            return true;
+        }
+        self.fresh_until.is_some_and(|t| now < t)
+    }
+
+    /// Forget rejected fresh tokens (a new sign-in, the session's end).
+    fn reset_fresh(&mut self) {
+        self.fresh_strikes = 0;
+        self.fresh_last = None;
+        self.fresh_until = None;
+    }
+
+    /// A 2xx rotated the refresh token without a usable access token: the
+    /// new refresh token is the current one (persisted and shared first).
+    /// Without a session to attach it to (a tokenless refresh function) it
+    /// cannot be kept.
+    fn adopt_rotated(&mut self, refresh_token: String) {
+        let Some(c) = &mut self.cur else { return };
+        if c.refresh.as_deref() == Some(refresh_token.as_str()) {
+            return;
+        }
+        c.refresh = Some(refresh_token.into());
+        c.refresh_dead = false;
+        if let Some(stored) = self.stored() {
+            self.out.push_back(Output::Persist(Some(stored.clone())));
+            self.out
+                .push_back(Output::Broadcast(TabMessage::Tokens(stored)));
+        }
+    }
+
     fn refresh_requested(&mut self) {
         if self.flight != Flight::Idle {
             return; // joins the refresh under way
@@ -813,7 +980,8 @@ impl Session {
         };
         self.ended = false;
         self.reset_refresh();
-        let (cur, warnings) = self.install(tokens, keep_refresh, now, started);
+        let (mut cur, warnings) = self.install(tokens, keep_refresh, now, started);
+        cur.unproven = true;
         self.cur = Some(cur);
         self.tokens_changed(now, false, warnings);
     }
@@ -1107,6 +1275,8 @@ impl Session {
             started_at,
             decoded,
             refresh_dead: false,
+            unproven: false,
+            struck: false,
         };
         (cur, warnings)
     }
@@ -1204,6 +1374,8 @@ impl Session {
                     started_at,
                     decoded,
                     refresh_dead: dead,
+                    unproven: false,
+                    struck: false,
                 });
                 self.tokens_changed(now, false, Vec::new());
             }
@@ -1223,6 +1395,7 @@ impl Session {
         }
         self.generation += 1;
         self.reset_refresh();
+        self.reset_fresh();
         self.refresh_at = None;
         self.idle = false;
         self.ended = true;
@@ -1259,4 +1432,11 @@ impl Session {
         z ^= z >> 31;
         (z >> 11) as f64 / (1u64 << 53) as f64
     }
+}
+
+/// Tokens read from storage or another tab within the size bound
+/// ([`super::refresh::MAX_TOKEN_BYTES`]); larger ones are not adopted.
+fn within_bounds(s: &StoredSession) -> bool {
+    let max = super::refresh::MAX_TOKEN_BYTES;
+    s.access_token.len() <= max && s.refresh_token.as_ref().map_or(true, |r| r.len() <= max)
 }

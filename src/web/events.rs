@@ -166,6 +166,9 @@ pub(crate) fn warning_message(code: &str) -> &'static str {
             "the refresh token was rejected; the session ends when the access token expires"
         }
         "refresh_unavailable" => "there is no session or refresh token to refresh with",
+        "fresh_token_rejected" => {
+            "the API rejected a token that a refresh had just produced; 401s start no refresh for a while"
+        }
         _ => "see the warning code in the documentation",
     }
 }
@@ -219,6 +222,7 @@ mod tests {
             warning::RENEWED_TOKEN_IGNORED,
             warning::REFRESH_TOKEN_REJECTED,
             warning::REFRESH_UNAVAILABLE,
+            warning::FRESH_TOKEN_REJECTED,
             "storage_unavailable",
             "storage_corrupt",
             crate::web::tabs::TAB_MESSAGE_INVALID,

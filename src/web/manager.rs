@@ -29,19 +29,20 @@ use web_sys::Response;
 
 use super::control;
 use super::drafts::{self, Drafts};
-use super::error::{config_error, core_error, jwt_error, token_error};
+use super::error::{config_error, core_error, token_error};
 use super::events::{self, Emitter};
 use super::fetch::{self, Captured};
-use super::global::{now_ms, object, promise_with_resolvers, prop, random_seed};
+use super::global::{now_ms, object, promise_with_resolvers, prop, random_seed, set};
 use super::listen::{listen_all, Listener};
 use super::options::{self, Transport, WebOptions};
 use super::storage::Store;
 use super::timer::Timer;
 use super::transport;
 use crate::core::idmap::IdMap;
+use crate::core::refresh::{self, TokenInputError};
 use crate::core::{
     Challenge, Config, Event, Input, Millis, Output, RequestId, Session, SessionEndReason,
-    TabMessage, TokenSet,
+    TabMessage,
 };
 
 /// The manager's state; `None` once disposed.
@@ -559,11 +560,7 @@ pub(crate) async fn refresh_unlocked(rc: Shared, attempt: u64, refresh_token: Op
         return;
     };
     let outcome = transport::refresh(&transport, &fetch_fn, refresh_token.as_deref()).await;
-    let input = match outcome {
-        Ok(tokens) => Input::RefreshSucceeded { attempt, tokens },
-        Err(failure) => Input::RefreshFailed { attempt, failure },
-    };
-    feed(&rc, input);
+    feed(&rc, outcome.into_input(attempt));
 }
 
 /// Tells the other tabs. Filled in by the cross-tab module (BroadcastChannel).
@@ -746,57 +743,20 @@ pub(crate) fn set_session(rc: &Shared, tokens: &JsValue) -> Result<(), JsValue> 
         )
     })
     .ok_or_else(disposed_error)?;
-    if !tokens.is_object() {
-        return Err(token_error(
-            "invalid_token",
-            "setSession needs { accessToken, refreshToken?, expiresIn? }",
-        ));
-    }
-    let either = |a: &str, b: &str| prop(tokens, a).or_else(|| prop(tokens, b));
-    let access_token = either("accessToken", "access_token")
-        .and_then(|v| v.as_string())
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            token_error(
-                "invalid_token",
-                "setSession needs a non-empty accessToken string",
-            )
+    // One validation for every token input (the core's): size bound,
+    // header-safe characters, types; an opaque token without `expiresIn` is
+    // accepted (warning `token_without_exp`). Cookie mode drops the refresh token.
+    let raw = tokens.is_object().then(|| transport::raw_tokens(tokens));
+    let tokens = raw
+        .ok_or(TokenInputError::NotAnObject)
+        .and_then(|raw| refresh::validate(raw, refresh::Source::SetSession, cookie_mode))
+        .map_err(|e| {
+            let err = token_error("invalid_token", e.message());
+            set(&err, "reason", &JsValue::from_str(e.reason()));
+            err
         })?;
-    let refresh_token = match either("refreshToken", "refresh_token") {
-        None => None,
-        Some(v) => Some(v.as_string().filter(|s| !s.is_empty()).ok_or_else(|| {
-            token_error("invalid_token", "refreshToken must be a non-empty string")
-        })?),
-    };
-    let expires_in = match either("expiresIn", "expires_in") {
-        None => None,
-        Some(v) => Some(
-            v.as_f64()
-                .filter(|s| s.is_finite() && *s >= 0.0)
-                .ok_or_else(|| {
-                    token_error(
-                        "invalid_token",
-                        "expiresIn must be a finite number of seconds >= 0",
-                    )
-                })?,
-        ),
-    };
-    if expires_in.is_none() {
-        if let Err(error) = crate::core::decode(&access_token) {
-            return Err(jwt_error(&error));
-        }
-    }
-    // In cookie mode the refresh token must never live in JS.
-    let refresh_token = if cookie_mode { None } else { refresh_token };
     // Drafts are restored on the `refreshed` this emits (`drafts_signed_in`).
-    feed(
-        rc,
-        Input::SetSession(TokenSet {
-            access_token,
-            refresh_token,
-            expires_in,
-        }),
-    );
+    feed(rc, Input::SetSession(tokens));
     Ok(())
 }
 

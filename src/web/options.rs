@@ -16,7 +16,7 @@ use wasm_bindgen::JsCast;
 
 use super::error::config_error;
 use super::global::{global_get, text_prop};
-use crate::core::RawConfig;
+use crate::core::{config, RawConfig};
 
 /// Every top-level option, in documentation order.
 const KNOWN_OPTIONS: &[&str] = &[
@@ -51,6 +51,7 @@ const KNOWN_REFRESH_OPTIONS: &[&str] = &[
     "format",
     "clientId",
     "scope",
+    "resource",
     "headers",
     "credentials",
     "timeoutSeconds",
@@ -71,6 +72,8 @@ pub(crate) enum Format {
     OAuth2 {
         client_id: String,
         scope: Option<String>,
+        /// RFC 8707 resource indicators, each sent as a `resource` parameter.
+        resource: Vec<String>,
     },
     /// The refresh token is an HttpOnly cookie; POST with credentials.
     Cookie,
@@ -355,6 +358,7 @@ fn parse_transport(value: &JsValue) -> Result<Transport, JsValue> {
                     config_error("refresh.clientId", "is required for format \"oauth2\"")
                 })?,
             scope: text("scope", "refresh.scope")?,
+            resource: parse_resource(value)?,
         },
         Some(_) => {
             return Err(config_error(
@@ -363,6 +367,12 @@ fn parse_transport(value: &JsValue) -> Result<Transport, JsValue> {
             ))
         }
     };
+    if !matches!(format, Format::OAuth2 { .. }) && get(value, "resource").ok().flatten().is_some() {
+        return Err(config_error(
+            "refresh.resource",
+            "is only for format \"oauth2\"",
+        ));
+    }
     let credentials = match text("credentials", "refresh.credentials")?.as_deref() {
         None => None,
         Some("omit") => Some("omit"),
@@ -396,6 +406,38 @@ fn parse_transport(value: &JsValue) -> Result<Transport, JsValue> {
         credentials,
         timeout_ms: (timeout_seconds * 1000.0) as u32,
     })
+}
+
+/// `refresh.resource` (oauth2): a string or an array of strings, each an
+/// absolute URI without fragment (RFC 8707; checked by the core).
+fn parse_resource(refresh: &JsValue) -> Result<Vec<String>, JsValue> {
+    const NAME: &str = "refresh.resource";
+    let Some(value) =
+        get(refresh, "resource").map_err(|_| config_error(NAME, "could not be read"))?
+    else {
+        return Ok(Vec::new());
+    };
+    let list: Array = if Array::is_array(&value) {
+        value.unchecked_into()
+    } else {
+        Array::of1(&value)
+    };
+    let count = list.length() as usize;
+    if count == 0 || count > config::MAX_RESOURCES {
+        return Err(config_error(
+            NAME,
+            "must be one URI or an array of 1 to 16 URIs",
+        ));
+    }
+    let mut out = Vec::with_capacity(count);
+    for entry in list.iter() {
+        let text = entry
+            .as_string()
+            .ok_or_else(|| config_error(NAME, config::REASON_RESOURCE))?;
+        config::resource_indicator(&text).map_err(|reason| config_error(NAME, reason))?;
+        out.push(text);
+    }
+    Ok(out)
 }
 
 fn parse_headers(refresh: &JsValue) -> Result<Vec<(String, String)>, JsValue> {

@@ -1,39 +1,34 @@
 //! Refresh transports: build the refresh request for the configured format,
-//! send it through the manager's `fetch`, and classify the outcome into new
-//! tokens or a [`RefreshFailure`].
+//! send it through the manager's `fetch`, read the status, `Retry-After` and
+//! the body text (at most [`refresh::MAX_BODY_BYTES`], checked before the
+//! text is copied into wasm memory), and hand them to the core's classifier
+//! ([`crate::core::refresh`]), which decides: new tokens, or a
+//! `RefreshFailure` (possibly with a rotated refresh token to keep).
 //!
-//! Classification (never a panic, whatever the server sends):
-//! - network error, timeout, 408, 429, 5xx, any other unexpected status, or a
-//!   2xx body that is not JSON / has no access token / whose token neither
-//!   decodes nor comes with `expires_in` → `Transient` (retried with backoff,
-//!   `Retry-After` honoured);
-//! - 400, 401, 403 (RFC 6749 §5.2 `invalid_grant` and friends, reuse
-//!   detection) → `Rejected`: the session is over.
-//!
-//! A custom function transport ends the session by throwing/rejecting with an
-//! object whose `status` is 400, 401 or 403 or whose `error` is
-//! `"invalid_grant"`; anything else it throws is transient.
+//! The custom function transport's result goes through the same core
+//! validation; what it throws is classified by the core too
+//! ([`refresh::function_threw`]).
 
 use std::rc::Rc;
 
 use gloo_timers::callback::Timeout;
-use js_sys::{Array, Function, Promise, Reflect, JSON};
+use js_sys::{Array, Function, JsString, Promise, Reflect, JSON};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Response;
 
 use super::fetch;
-use super::global::{global_get, now_ms, object, prop, prop_str, set};
+use super::global::{global_get, now_ms, object, prop, set};
 use super::options::{Format, Transport};
-use crate::core::{Millis, RefreshFailure, TokenSet};
+use crate::core::refresh::{self, Body, Field, Outcome, RawTokens, SendFailure};
 
 /// Runs one refresh attempt with `refresh_token` (absent in cookie mode).
 pub(crate) async fn refresh(
     transport: &Transport,
     fetch_fn: &Function,
     refresh_token: Option<&str>,
-) -> Result<TokenSet, RefreshFailure> {
+) -> Outcome {
     match transport {
         Transport::Function(f) => call_function(f, refresh_token).await,
         Transport::Http {
@@ -43,30 +38,41 @@ pub(crate) async fn refresh(
             credentials,
             timeout_ms,
         } => {
-            let needs_token = !matches!(format, Format::Cookie);
+            let cookie_mode = matches!(format, Format::Cookie);
             let token = match refresh_token {
                 Some(t) => t,
-                None if needs_token => {
-                    return Err(RefreshFailure::Rejected {
-                        status: 0,
-                        error: Some("no_refresh_token".into()),
-                    })
+                None if !cookie_mode => {
+                    return Outcome::Failed {
+                        failure: refresh::no_refresh_token(),
+                        rotated_refresh_token: None,
+                    }
                 }
                 None => "",
             };
             let abort = AbortOnTimeout::new(*timeout_ms);
-            let request = build_request(url, format, headers, *credentials, token, abort.signal())
-                .map_err(|_| transient(0, "the refresh request could not be built (check refresh.url and refresh.headers)"))?;
-            let response = fetch::send(fetch_fn, &request).await.map_err(|_| {
-                if abort.fired() {
-                    transient(0, "the refresh request timed out")
-                } else {
-                    transient(0, "the refresh request failed (network error)")
-                }
-            })?;
-            let body = read_json(&response).await;
+            let Ok(request) =
+                build_request(url, format, headers, *credentials, token, abort.signal())
+            else {
+                return refresh::send_failed(SendFailure::Build);
+            };
+            let response = match fetch::send(fetch_fn, &request).await {
+                Ok(response) => response,
+                Err(_) if abort.fired() => return refresh::send_failed(SendFailure::Timeout),
+                Err(_) => return refresh::send_failed(SendFailure::Network),
+            };
+            let text = read_text(&response).await;
             drop(abort);
-            classify(&response, body, matches!(format, Format::Cookie))
+            let body = match &text {
+                Ok(text) => Body::Text(text),
+                Err(body) => *body,
+            };
+            refresh::classify(
+                response.status(),
+                fetch::header(&response, "retry-after").as_deref(),
+                body,
+                cookie_mode,
+                now_ms(),
+            )
         }
     }
 }
@@ -110,14 +116,6 @@ impl AbortOnTimeout {
     }
 }
 
-fn transient(status: u16, detail: &str) -> RefreshFailure {
-    RefreshFailure::Transient {
-        status,
-        retry_after_ms: None,
-        detail: Rc::from(detail),
-    }
-}
-
 fn build_request(
     url: &str,
     format: &Format,
@@ -134,13 +132,21 @@ fn build_request(
             let payload = object(&[("refreshToken", JsValue::from_str(refresh_token))]);
             JSON::stringify(&payload)?.into()
         }
-        Format::OAuth2 { client_id, scope } => {
+        Format::OAuth2 {
+            client_id,
+            scope,
+            resource,
+        } => {
             let form = web_sys::UrlSearchParams::new()?;
             form.append("grant_type", "refresh_token");
             form.append("refresh_token", refresh_token);
             form.append("client_id", client_id);
             if let Some(scope) = scope {
                 form.append("scope", scope);
+            }
+            // RFC 8707: one `resource` parameter per target resource.
+            for uri in resource {
+                form.append("resource", uri);
             }
             headers.set(
                 "Content-Type",
@@ -177,147 +183,83 @@ fn build_request(
     Reflect::construct(&constructor, &Array::of2(&JsValue::from_str(url), &init))?.dyn_into()
 }
 
-/// The response body parsed as JSON, or `None` (empty, not JSON, unreadable).
-async fn read_json(response: &Response) -> Option<JsValue> {
-    let text = JsFuture::from(response.text().ok()?)
-        .await
-        .ok()?
-        .as_string()?;
-    JSON::parse(&text).ok()
-}
-
-/// Turns an HTTP refresh response into tokens or a failure.
-fn classify(
-    response: &Response,
-    body: Option<JsValue>,
-    cookie_mode: bool,
-) -> Result<TokenSet, RefreshFailure> {
-    let status = response.status();
-    if (200..300).contains(&status) {
-        let body = body.filter(|b| b.is_object() && !Array::is_array(b));
-        let Some(body) = body else {
-            return Err(transient(
-                status,
-                "the refresh response is not a JSON object",
-            ));
-        };
-        return tokens_from(&body, cookie_mode).map_err(|detail| transient(status, detail));
-    }
-    if matches!(status, 400 | 401 | 403) {
-        let error = body.as_ref().and_then(|b| prop_str(b, "error"));
-        return Err(RefreshFailure::Rejected { status, error });
-    }
-    let detail = if status >= 500 {
-        "the refresh endpoint answered with a server error"
-    } else if status == 429 {
-        "the refresh endpoint is rate limiting"
-    } else {
-        "the refresh endpoint answered with an unexpected status"
-    };
-    Err(RefreshFailure::Transient {
-        status,
-        retry_after_ms: fetch::header(response, "retry-after")
-            .and_then(|v| parse_retry_after(&v, now_ms())),
-        detail: Rc::from(detail),
-    })
-}
-
-/// Reads `{accessToken|access_token, refreshToken|refresh_token, expiresIn|expires_in}`.
-/// In cookie mode a refresh token in the body is ignored: it must never live in JS.
-fn tokens_from(body: &JsValue, cookie_mode: bool) -> Result<TokenSet, &'static str> {
-    let either = |a: &str, b: &str| prop(body, a).or_else(|| prop(body, b));
-    let access_token = either("accessToken", "access_token")
-        .and_then(|v| v.as_string())
-        .filter(|s| !s.is_empty())
-        .ok_or("the refresh response has no access token")?;
-    let refresh_token = if cookie_mode {
-        None
-    } else {
-        either("refreshToken", "refresh_token")
-            .and_then(|v| v.as_string())
-            .filter(|s| !s.is_empty())
-    };
-    let expires_in = match either("expiresIn", "expires_in") {
-        None => None,
-        Some(v) => {
-            // Some servers send `"3600"`; JS `Number()` parses it without
-            // pulling Rust's float parser into the wasm.
-            let seconds = v.as_f64().or_else(|| {
-                let text = v.as_string()?;
-                let text = text.trim();
-                let numeric = !text.is_empty()
-                    && text
-                        .bytes()
-                        .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b));
-                numeric.then(|| js_sys::Number::parse_float(text))
-            });
-            match seconds {
-                Some(s) if s.is_finite() && s >= 0.0 => Some(s),
-                _ => return Err("the refresh response has an invalid expires_in"),
-            }
+/// The response body as text, or why it was not read: a body longer than
+/// [`refresh::MAX_BODY_BYTES`] (by `Content-Length`, or by the length of the
+/// JS string) is never copied into wasm memory.
+async fn read_text(response: &Response) -> Result<String, Body<'static>> {
+    let max = refresh::MAX_BODY_BYTES;
+    if fetch::header(response, "content-length").is_some_and(|v| refresh::declared_too_large(&v)) {
+        if let Some(stream) = response.body() {
+            let _ = stream.cancel();
         }
-    };
-    if expires_in.is_none() && crate::core::decode(&access_token).is_err() {
-        return Err(
-            "the access token in the refresh response is not a decodable JWT and has no expires_in",
-        );
+        return Err(Body::TooLarge);
     }
-    Ok(TokenSet {
-        access_token,
-        refresh_token,
-        expires_in,
-    })
+    let promise = response.text().map_err(|_| Body::Unreadable)?;
+    let value = JsFuture::from(promise)
+        .await
+        .map_err(|_| Body::Unreadable)?;
+    let text = value.dyn_into::<JsString>().map_err(|_| Body::Unreadable)?;
+    // UTF-16 units: a string within the bound is at most 3 × the bound in
+    // UTF-8, and the core checks the bytes again.
+    if text.length() as usize > max {
+        return Err(Body::TooLarge);
+    }
+    Ok(String::from(text))
 }
 
-/// `Retry-After`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
-fn parse_retry_after(value: &str, now: Millis) -> Option<Millis> {
-    let value = value.trim();
-    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        return value.parse::<u64>().ok().map(|s| s.saturating_mul(1000));
+/// A member of a JS object as a core [`Field`]; a string longer than the
+/// token bound is not copied into wasm memory.
+fn field(value: Option<JsValue>) -> Field {
+    let Some(value) = value else {
+        return Field::Absent;
+    };
+    if let Some(text) = value.dyn_ref::<JsString>() {
+        if text.length() as usize > refresh::MAX_TOKEN_BYTES {
+            return Field::TooLarge;
+        }
+        return Field::Str(String::from(text));
     }
-    let at = js_sys::Date::parse(value);
-    if at.is_finite() && at >= 0.0 {
-        Some((at as Millis).saturating_sub(now))
-    } else {
-        None
+    match value.as_f64() {
+        Some(n) => Field::Num(n),
+        None => Field::Other,
     }
+}
+
+/// `{accessToken|access_token, refreshToken|refresh_token, expiresIn|expires_in}`
+/// of a JS object, for the core's validation (`setSession`, the refresh
+/// function's result).
+pub(crate) fn raw_tokens(value: &JsValue) -> RawTokens {
+    let either = |a: &str, b: &str| prop(value, a).or_else(|| prop(value, b));
+    RawTokens {
+        access_token: field(either("accessToken", "access_token")),
+        refresh_token: field(either("refreshToken", "refresh_token")),
+        expires_in: field(either("expiresIn", "expires_in")),
+    }
+}
+
+/// A string member of at most 1 KiB (UTF-16 units), else `None`: a thrown
+/// value's `error` / `message` is never copied whole into wasm memory.
+fn short_str(value: &JsValue, name: &str) -> Option<String> {
+    let text = prop(value, name)?.dyn_into::<JsString>().ok()?;
+    (text.length() <= 1024).then(|| String::from(text))
 }
 
 /// The custom function transport: `await fn(refreshToken)`.
-async fn call_function(
-    f: &Function,
-    refresh_token: Option<&str>,
-) -> Result<TokenSet, RefreshFailure> {
+async fn call_function(f: &Function, refresh_token: Option<&str>) -> Outcome {
     let arg = refresh_token.map_or(JsValue::NULL, JsValue::from_str);
     let outcome = match f.call1(&JsValue::UNDEFINED, &arg) {
         Ok(value) => JsFuture::from(Promise::resolve(&value)).await,
         Err(thrown) => Err(thrown),
     };
     match outcome {
-        Ok(value) if value.is_object() => {
-            tokens_from(&value, false).map_err(|detail| transient(0, detail))
-        }
-        Ok(_) => Err(transient(
-            0,
-            "the refresh function did not return { accessToken, … }",
-        )),
-        Err(thrown) => {
-            let status = prop(&thrown, "status")
-                .and_then(|s| s.as_f64())
-                .filter(|s| (0.0..1000.0).contains(s));
-            let error = prop_str(&thrown, "error");
-            let status = status.map_or(0, |s| s as u16);
-            if matches!(status, 400 | 401 | 403) || error.as_deref() == Some("invalid_grant") {
-                Err(RefreshFailure::Rejected { status, error })
-            } else {
-                let detail = prop_str(&thrown, "message")
-                    .unwrap_or_else(|| "the refresh function failed".into());
-                Err(RefreshFailure::Transient {
-                    status,
-                    retry_after_ms: None,
-                    detail: Rc::from(detail.as_str()),
-                })
-            }
-        }
+        Ok(value) => refresh::from_function(value.is_object().then(|| raw_tokens(&value))),
+        Err(thrown) => Outcome::Failed {
+            failure: refresh::function_threw(
+                prop(&thrown, "status").and_then(|s| s.as_f64()),
+                short_str(&thrown, "error"),
+                short_str(&thrown, "message"),
+            ),
+            rotated_refresh_token: None,
+        },
     }
 }
