@@ -6,6 +6,17 @@
 //!   wasm-bindgen; it feeds browser events into the core and carries out its
 //!   outputs (fetch, timers, storage, BroadcastChannel, DOM drafts).
 
+// Tests may index, unwrap and panic; the library may not (Cargo.toml `[lints.clippy]`).
+#![cfg_attr(
+    test,
+    allow(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
+
 pub mod core;
 
 #[cfg(target_arch = "wasm32")]

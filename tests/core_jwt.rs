@@ -1,6 +1,12 @@
 //! Decode vectors for `tokenwarden::core::jwt`: the RFC 7519 §3.1 example,
 //! well-formed variants, every error variant, and a proptest that no input
 //! panics and well-formed tokens round-trip.
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 // Host-only: wasm-pack builds every test target for wasm32; proptest cannot.
 #![cfg(not(target_arch = "wasm32"))]
 // Host-only: wasm-pack builds every test target for wasm32; proptest cannot.

@@ -4,6 +4,12 @@
 //! token validation, the rotated refresh token of an incomplete 2xx, the
 //! refresh-storm cool-down, token size bounds; property tests that nothing
 //! panics and that a rotated refresh token is never dropped.
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 // Host-only: wasm-pack builds every test target for wasm32; proptest cannot.
 #![cfg(not(target_arch = "wasm32"))]
 

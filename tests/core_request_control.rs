@@ -2,6 +2,12 @@
 //! per-request opt-out of refresh handling (`RequestStarted { refresh:
 //! false }`) and the app's `shouldRefresh(response)` verdict
 //! (`Response { should_refresh }`).
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 // Host-only: wasm-pack builds every test target for wasm32; proptest cannot.
 #![cfg(not(target_arch = "wasm32"))]
 

@@ -1,4 +1,10 @@
 //! Schedule tables for `tokenwarden::core::schedule` and config validation.
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 // Host-only: wasm-pack builds every test target for wasm32; proptest cannot.
 #![cfg(not(target_arch = "wasm32"))]
 

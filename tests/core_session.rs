@@ -1,6 +1,12 @@
 //! Scenario tests for the session state machine, on a virtual clock. Each
 //! rule of the issue has at least one test here; `core_props.rs` checks the
 //! invariants over random interleavings.
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 // Host-only: wasm-pack builds every test target for wasm32; proptest cannot.
 #![cfg(not(target_arch = "wasm32"))]
 

@@ -10,6 +10,12 @@
 //! The refresh of the fake server below waits for a gate the test opens, so
 //! "while it waits in the queue" is a state the test holds, not a timing.
 #![cfg(target_arch = "wasm32")]
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 mod common;
 

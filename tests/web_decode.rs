@@ -7,6 +7,12 @@
 //! wasm-pack test --headless --chrome -- --test web_decode`
 
 #![cfg(target_arch = "wasm32")]
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 mod common;
 

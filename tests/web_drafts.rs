@@ -12,6 +12,12 @@
 //! wasm-pack test --headless --chrome -- --test web_drafts`.
 
 #![cfg(target_arch = "wasm32")]
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use tokenwarden::core::drafts::{normalize_origin, redirect_origin_allowed, validate_return_to};
 use wasm_bindgen::JsValue;

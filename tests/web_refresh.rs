@@ -10,6 +10,12 @@
 //! cases is in `web_refresh_memory.rs` (a module instance of its own, so
 //! that no other test's allocations hide a growth).
 #![cfg(target_arch = "wasm32")]
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 mod common;
 

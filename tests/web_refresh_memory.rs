@@ -7,6 +7,12 @@
 //! Run: `source scripts/lib.sh; CHROMEDRIVER=/usr/bin/chromedriver \
 //!   PATH="$(wasm_path)" wasm-pack test --headless --chrome -- --test web_refresh_memory`
 #![cfg(target_arch = "wasm32")]
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 mod common;
 

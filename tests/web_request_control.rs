@@ -19,6 +19,12 @@
 //! wasm-pack test --headless --chrome -- --test web_request_control`
 
 #![cfg(target_arch = "wasm32")]
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 mod common;
 

@@ -10,6 +10,12 @@
 //! scripted refresh responses. Nothing here asserts on elapsed time; waits
 //! have a generous safety limit so a broken build fails instead of hanging.
 #![cfg(target_arch = "wasm32")]
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 mod common;
 

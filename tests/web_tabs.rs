@@ -12,6 +12,12 @@
 //! key, so tests do not hear each other. Waits poll with a generous safety
 //! limit; nothing asserts on elapsed time.
 #![cfg(target_arch = "wasm32")]
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 mod common;
 

@@ -11,6 +11,12 @@
 //! Run: `source scripts/lib.sh; PATH="$(wasm_path)" CHROMEDRIVER=/usr/bin/chromedriver \
 //!   wasm-pack test --headless --chrome -- --test web_url`
 #![cfg(target_arch = "wasm32")]
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 mod common;
 
