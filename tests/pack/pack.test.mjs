@@ -105,6 +105,11 @@ describe("packaging: plain page, Vite 7, webpack 5", { skip }, () => {
     assert.ok(packedFiles.includes("package.json"));
     const leaked = packedFiles.filter((f) => /^(src|www|tests|target|pkg|js|scripts)\//.test(f) || f.endsWith(".rs"));
     assert.deepEqual(leaked, []);
+    // The README's links into docs/ resolve in the installed package too.
+    const readme = readFileSync(join(PKG_ROOT, "README.md"), "utf8");
+    const linked = [...new Set([...readme.matchAll(/\]\((docs\/[^)#\s]+)/g)].map((m) => m[1]))];
+    assert.ok(linked.length > 0, "the README links into docs/");
+    for (const f of linked) assert.ok(packedFiles.includes(f), `${f} (linked from the README) is in the package`);
   });
 
   test("a plain <script type=module> page finds the wasm next to dist/index.js", T, async () => {
