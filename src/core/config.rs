@@ -104,7 +104,7 @@ pub const REASON_NOT_INTEGER: &str = "must be an integer";
 pub const REASON_ZERO: &str = "must be at least 1";
 
 impl Default for Config {
-    /// The documented defaults (README: "How tokenwarden decides").
+    /// The documented defaults (docs/architecture.md, "How tokenwarden decides").
     fn default() -> Self {
         Config {
             lead_ms: 60_000,

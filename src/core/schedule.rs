@@ -39,7 +39,7 @@ pub const MAX_EXPIRES_IN_SECONDS: f64 = 10.0 * 365.0 * 24.0 * 3600.0;
 pub struct Expiry {
     /// Local expiry (epoch ms, local clock), `None` when unknown.
     pub expires_at: Option<Millis>,
-    /// Warning codes (see the README, "Warning codes"): `invalid_expires_in`,
+    /// Warning codes (docs/architecture.md, "Warning codes"): `invalid_expires_in`,
     /// `clock_skew_clamped`, `token_without_exp`.
     pub warnings: Vec<&'static str>,
 }

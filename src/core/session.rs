@@ -319,7 +319,7 @@ pub enum Output {
     },
 }
 
-/// Warning codes carried by [`Event::Warning`] (documented in the README, "Warning codes").
+/// Warning codes carried by [`Event::Warning`] (documented in docs/architecture.md, "Warning codes").
 pub mod warning {
     /// `lead + jitter` ≥ token lifetime: refreshing at 62.5–75 % of the lifetime.
     pub const LEAD_EXCEEDS_LIFETIME: &str = "lead_exceeds_lifetime";

@@ -6,7 +6,7 @@
 //! raw wasm-bindgen glue, tests) errors are plain `Error`s with
 //! `name = "TokenError"` and the same fields, so `err.code` is always there.
 //!
-//! Codes are stable snake_case strings (documented in the README):
+//! Codes are stable snake_case strings (documented in the README, "Errors"):
 //! `config`, `invalid_token`, `session_expired`, `refresh_failed`,
 //! `queue_full`, `queue_timeout`, `logged_out`, `disposed`, `no_session`
 //! (plus `not_initialized`, thrown by `js/index.js` itself).

@@ -1,6 +1,6 @@
 //! `auth.on(name, listener)`: the event emitter and the payloads of each event.
 //!
-//! Events and payloads (documented in the README):
+//! Events and payloads (documented in the README, "Events"):
 //! - `refreshed` `{ expiresAt, refreshAt, fromTab }`
 //! - `expiring` `{ expiresAt }`
 //! - `sessionExpired` `{ reason }` (`refresh_rejected`, `idle`, `max_session`, `expired`, `logout`)
