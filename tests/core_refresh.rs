@@ -13,11 +13,12 @@
 // Host-only: wasm-pack builds every test target for wasm32; proptest cannot.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod support;
+
 use std::rc::Rc;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use proptest::prelude::*;
+use support::{errors, jwt, persisted_refresh, starts, warnings, H, T0};
 use tokenwarden::core::refresh::{
     self, classify, parse_retry_after, validate, Body, Field, Outcome, RawTokens, Source,
     TokenInputError, TokenKind, MAX_BODY_BYTES, MAX_TOKEN_BYTES,
@@ -26,21 +27,8 @@ use tokenwarden::core::session::{
     warning, FRESH_COOLDOWN_BASE_MS, FRESH_COOLDOWN_MAX_MS, FRESH_COOLDOWN_RESET_MS,
 };
 use tokenwarden::core::{
-    Config, ErrorCode, Event, Input, Output, RefreshFailure, Session, StoredSession, TabMessage,
-    TokenSet,
+    Config, Event, Input, Output, RefreshFailure, Session, StoredSession, TabMessage, TokenSet,
 };
-
-const T0: u64 = 1_700_000_000_000;
-
-fn jwt(exp_ms: u64, iat_ms: u64) -> String {
-    let h = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT"}"#);
-    let p = URL_SAFE_NO_PAD.encode(format!(
-        r#"{{"sub":"u1","exp":{},"iat":{}}}"#,
-        exp_ms / 1000,
-        iat_ms / 1000
-    ));
-    format!("{h}.{p}.c2ln")
-}
 
 fn ok200(body: &str) -> Outcome {
     classify(200, None, Body::Text(body), false, T0)
@@ -562,108 +550,12 @@ fn set_session_input_is_validated_in_one_place() {
     assert_eq!(TokenInputError::NotAnObject.reason(), "not_an_object");
 }
 
-// ----- session: harness ------------------------------------------------------
-
-struct H {
-    s: Session,
-    now: u64,
-}
-
-impl H {
-    fn signed_in(access: &str, refresh: &str, expires_in: Option<f64>) -> (H, Vec<Output>) {
-        let mut h = H {
-            s: Session::new(Config::default(), 7),
-            now: T0,
-        };
-        let out = h.step(Input::SetSession(TokenSet {
-            access_token: access.into(),
-            refresh_token: Some(refresh.into()),
-            expires_in,
-        }));
-        (h, out)
-    }
-
-    fn step(&mut self, input: Input) -> Vec<Output> {
-        self.s.handle(input, self.now);
-        std::iter::from_fn(|| self.s.poll_output()).collect()
-    }
-
-    fn start(&mut self, id: u64) -> Vec<Output> {
-        self.step(Input::RequestStarted {
-            id,
-            attach: true,
-            replayable: true,
-            refresh: true,
-        })
-    }
-
-    /// The one place that builds `Input::Response` (its challenge field
-    /// changes on another branch).
-    fn respond(&mut self, id: u64, status: u16) -> Vec<Output> {
-        self.step(Input::Response {
-            id,
-            status,
-            challenge: tokenwarden::core::Challenge::Absent,
-            renewed_token: None,
-            should_refresh: None,
-        })
-    }
-
-    /// Answers refresh `attempt` with this HTTP response, through the classifier.
-    fn answer(&mut self, attempt: u64, status: u16, body: &str) -> Vec<Output> {
-        let outcome = classify(status, None, Body::Text(body), false, self.now);
-        self.step(outcome.into_input(attempt))
-    }
-}
-
-fn starts(out: &[Output]) -> Vec<(u64, Option<String>)> {
-    out.iter()
-        .filter_map(|o| match o {
-            Output::StartRefresh {
-                attempt,
-                refresh_token,
-            } => Some((*attempt, refresh_token.as_ref().map(|r| r.to_string()))),
-            _ => None,
-        })
-        .collect()
-}
-
-fn warnings(out: &[Output]) -> Vec<&'static str> {
-    out.iter()
-        .filter_map(|o| match o {
-            Output::Emit(Event::Warning { code }) => Some(*code),
-            _ => None,
-        })
-        .collect()
-}
-
-fn errors(out: &[Output]) -> Vec<String> {
-    out.iter()
-        .filter_map(|o| match o {
-            Output::Emit(Event::Error { code, detail }) => {
-                assert_eq!(*code, ErrorCode::RefreshFailed);
-                Some(detail.to_string())
-            }
-            _ => None,
-        })
-        .collect()
-}
-
-fn persisted_refresh(out: &[Output]) -> Vec<Option<String>> {
-    out.iter()
-        .filter_map(|o| match o {
-            Output::Persist(Some(s)) => Some(s.refresh_token.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 // ----- session: item 6 -------------------------------------------------------
 
 #[test]
 fn an_incomplete_2xx_makes_its_refresh_token_current_and_the_retry_uses_it() {
     let a = jwt(T0 + 900_000, T0);
-    let (mut h, _) = H::signed_in(&a, "r1", None);
+    let (mut h, _) = H::signed_in_as(&a, "r1", None);
     h.start(1);
     let out = h.respond(1, 401);
     assert_eq!(starts(&out), [(1, Some("r1".into()))]);
@@ -699,7 +591,7 @@ fn an_incomplete_2xx_makes_its_refresh_token_current_and_the_retry_uses_it() {
 #[test]
 fn an_opaque_token_without_expiry_from_a_refresh_is_installed_with_a_warning() {
     let a = jwt(T0 + 900_000, T0);
-    let (mut h, _) = H::signed_in(&a, "r1", None);
+    let (mut h, _) = H::signed_in_as(&a, "r1", None);
     h.start(1);
     h.respond(1, 401);
     let out = h.answer(
@@ -762,7 +654,7 @@ fn set_session_with_an_opaque_token_and_no_expiry_warns_and_refreshes_on_401() {
 #[test]
 fn an_oversized_token_from_a_refresh_fails_it_and_the_tokens_in_place_stay() {
     let a = jwt(T0 + 900_000, T0);
-    let (mut h, _) = H::signed_in(&a, "r1", None);
+    let (mut h, _) = H::signed_in_as(&a, "r1", None);
     let huge = "a".repeat(50 * 1024 * 1024);
     let _ = h.step(Input::RefreshRequested);
     let out = h.answer(
@@ -809,7 +701,7 @@ fn oversized_tokens_from_storage_or_another_tab_are_not_adopted() {
         started_at: T0,
     }));
     assert_eq!(out, [Output::Persist(None)]);
-    let (mut h, _) = H::signed_in(&a, "r1", None);
+    let (mut h, _) = H::signed_in_as(&a, "r1", None);
     for (access, refresh) in [
         (big.clone(), Some("r2".to_string())),
         (a.clone(), Some(big.clone())),
@@ -828,7 +720,7 @@ fn oversized_tokens_from_storage_or_another_tab_are_not_adopted() {
 #[test]
 fn another_tab_shares_a_refresh_token_rotated_without_a_usable_access_token() {
     let a = jwt(T0 + 900_000, T0);
-    let (mut h, _) = H::signed_in(&a, "r1", None);
+    let (mut h, _) = H::signed_in_as(&a, "r1", None);
     let stored = h.s.stored().unwrap();
     let out = h.step(Input::FromTab(TabMessage::Tokens(StoredSession {
         refresh_token: Some("r2".into()),
@@ -848,7 +740,7 @@ fn another_tab_shares_a_refresh_token_rotated_without_a_usable_access_token() {
 /// `seconds` of virtual time. Returns (refreshes, calls, warnings).
 fn always_401(seconds: u64) -> (usize, usize, usize) {
     let a = jwt(T0 + 3_600_000, T0);
-    let (mut h, _) = H::signed_in(&a, "r0", None);
+    let (mut h, _) = H::signed_in_as(&a, "r0", None);
     let end = T0 + seconds * 1000;
     let (mut refreshes, mut calls, mut warned) = (0, 0, 0);
     let mut id = 0;
@@ -917,7 +809,7 @@ fn an_api_that_rejects_every_token_gets_at_most_four_refreshes_a_minute() {
 #[test]
 fn a_401_on_a_fresh_token_goes_to_the_caller_with_a_warning_and_no_refresh() {
     let a = jwt(T0 + 900_000, T0);
-    let (mut h, _) = H::signed_in(&a, "r1", None);
+    let (mut h, _) = H::signed_in_as(&a, "r1", None);
     h.start(1);
     h.respond(1, 401);
     let b = jwt(T0 + 1_800_000, T0);
@@ -942,7 +834,7 @@ fn a_401_on_a_fresh_token_goes_to_the_caller_with_a_warning_and_no_refresh() {
 #[test]
 fn after_the_cool_down_a_401_refreshes_again_and_the_next_cool_down_is_longer() {
     let a = jwt(T0 + 900_000, T0);
-    let (mut h, _) = H::signed_in(&a, "r1", None);
+    let (mut h, _) = H::signed_in_as(&a, "r1", None);
     let mut attempt = 0;
     let mut pauses = Vec::new();
     for round in 0..8u64 {
@@ -986,7 +878,7 @@ fn after_the_cool_down_a_401_refreshes_again_and_the_next_cool_down_is_longer() 
 #[test]
 fn a_token_the_api_took_refreshes_at_once_on_a_later_401() {
     let a = jwt(T0 + 900_000, T0);
-    let (mut h, _) = H::signed_in(&a, "r1", None);
+    let (mut h, _) = H::signed_in_as(&a, "r1", None);
     h.start(1);
     h.respond(1, 401);
     let b = jwt(T0 + 1_800_000, T0);
@@ -1005,7 +897,7 @@ fn tokens_from_another_tab_refresh_on_a_401() {
     // Another tab's tokens may come from its sign-in: a 401 on them is an
     // expired token like any other (e2e: 5 tabs whose tokens expire together).
     let a = jwt(T0 + 900_000, T0);
-    let (mut h, _) = H::signed_in(&a, "r1", None);
+    let (mut h, _) = H::signed_in_as(&a, "r1", None);
     let b = jwt(T0 + 1_800_000, T0);
     h.step(Input::FromTab(TabMessage::Tokens(StoredSession {
         access_token: b.clone(),
@@ -1022,7 +914,7 @@ fn tokens_from_another_tab_refresh_on_a_401() {
 #[test]
 fn the_cool_down_starts_small_again_after_ten_quiet_minutes() {
     let a = jwt(T0 + 9_000_000, T0);
-    let (mut h, _) = H::signed_in(&a, "r1", None);
+    let (mut h, _) = H::signed_in_as(&a, "r1", None);
     let mut attempt = 0;
     let mut strike = |h: &mut H, id: u64| -> u64 {
         h.start(id);

@@ -10,154 +10,15 @@
 // Host-only: wasm-pack builds every test target for wasm32; proptest cannot.
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::rc::Rc;
+mod support;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use support::{jwt, send, starts, stored, tokens, warnings, H, T0};
 use tokenwarden::core::session::{warning, BearerError, Challenge};
 use tokenwarden::core::{
-    Config, ErrorCode, Event, Input, Output, RefreshFailure, Session, SessionEndReason,
-    StoredSession, TabMessage, TokenSet,
+    Config, ErrorCode, Event, Input, Output, SessionEndReason, TabMessage, TokenSet,
 };
-
-const T0: u64 = 1_700_000_000_000;
-
-fn jwt(exp_ms: u64, iat_ms: u64) -> String {
-    let h = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT"}"#);
-    let p = URL_SAFE_NO_PAD.encode(format!(
-        r#"{{"sub":"u1","exp":{},"iat":{}}}"#,
-        exp_ms / 1000,
-        iat_ms / 1000
-    ));
-    format!("{h}.{p}.c2ln")
-}
-
-fn tokens(access: &str, refresh: Option<&str>) -> TokenSet {
-    TokenSet {
-        access_token: access.into(),
-        refresh_token: refresh.map(Into::into),
-        expires_in: None,
-    }
-}
-
-struct H {
-    s: Session,
-    now: u64,
-}
-
-impl H {
-    fn new(config: Config) -> H {
-        H {
-            s: Session::new(config, 7),
-            now: T0,
-        }
-    }
-
-    /// Signed in with a 15-minute JWT and refresh token "r1".
-    fn signed_in(config: Config) -> (H, String) {
-        let mut h = H::new(config);
-        let a = jwt(T0 + 900_000, T0);
-        h.step(Input::SetSession(tokens(&a, Some("r1"))));
-        (h, a)
-    }
-
-    fn step(&mut self, input: Input) -> Vec<Output> {
-        self.s.handle(input, self.now);
-        std::iter::from_fn(|| self.s.poll_output()).collect()
-    }
-
-    fn at(&mut self, t: u64, input: Input) -> Vec<Output> {
-        self.now = t;
-        self.step(input)
-    }
-
-    fn start(&mut self, id: u64) -> Vec<Output> {
-        self.step(Input::RequestStarted {
-            id,
-            attach: true,
-            replayable: true,
-            refresh: true,
-        })
-    }
-
-    fn respond(&mut self, id: u64, status: u16) -> Vec<Output> {
-        self.step(Input::Response {
-            id,
-            status,
-            challenge: Challenge::Absent,
-            renewed_token: None,
-            should_refresh: None,
-        })
-    }
-
-    fn ok(&mut self, attempt: u64, access: &str, refresh: Option<&str>) -> Vec<Output> {
-        self.step(Input::RefreshSucceeded {
-            attempt,
-            tokens: tokens(access, refresh),
-        })
-    }
-
-    fn transient(&mut self, attempt: u64, retry_after_ms: Option<u64>) -> Vec<Output> {
-        let failure = RefreshFailure::Transient {
-            status: 503,
-            retry_after_ms,
-            detail: Rc::from("503"),
-        };
-        self.step(Input::RefreshFailed { attempt, failure })
-    }
-
-    fn rejected(&mut self, attempt: u64) -> Vec<Output> {
-        let failure = RefreshFailure::Rejected {
-            status: 400,
-            error: Some("invalid_grant".into()),
-        };
-        self.step(Input::RefreshFailed { attempt, failure })
-    }
-
-    /// Jump to the next deadline and fire the timer.
-    fn fire(&mut self) -> Vec<Output> {
-        let t = self.s.poll_timeout().expect("a timer is armed");
-        assert!(t >= self.now, "deadline in the past");
-        self.at(t, Input::TimerFired)
-    }
-}
-
-fn send(id: u64, token: &str) -> Output {
-    Output::Send {
-        id,
-        token: Some(Rc::from(token)),
-    }
-}
-
-fn starts(out: &[Output]) -> Vec<(u64, Option<String>)> {
-    out.iter()
-        .filter_map(|o| match o {
-            Output::StartRefresh {
-                attempt,
-                refresh_token,
-            } => Some((*attempt, refresh_token.as_ref().map(|r| r.to_string()))),
-            _ => None,
-        })
-        .collect()
-}
-
-fn warnings(out: &[Output]) -> Vec<&'static str> {
-    out.iter()
-        .filter_map(|o| match o {
-            Output::Emit(Event::Warning { code }) => Some(*code),
-            _ => None,
-        })
-        .collect()
-}
-
-fn stored(access: &str, refresh: Option<&str>, expires_at: u64, started_at: u64) -> StoredSession {
-    StoredSession {
-        access_token: access.into(),
-        refresh_token: refresh.map(Into::into),
-        expires_at,
-        started_at,
-    }
-}
 
 // ----- sign-in and the proactive schedule ---------------------------------
 
