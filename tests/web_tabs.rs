@@ -53,6 +53,10 @@ export class RotatingServer {
     this.live = new Set();
     this.used = new Set();
     this.serial = 0;
+    // Refresh tokens presented, in order; `rotateOnly` next refreshes answer
+    // a 2xx with a rotated refresh token and no access token.
+    this.presented = [];
+    this.rotateOnly = 0;
     this.fetch = (input, init) => this.handle(input, init);
   }
   issue() { const t = makeJwt(300); this.valid.add(t); return t; }
@@ -66,6 +70,7 @@ export class RotatingServer {
       this.refreshCalls++;
       const body = await req.json().catch(() => ({}));
       const presented = body.refreshToken;
+      this.presented.push(presented);
       await sleep(this.delayMs);
       if (this.used.has(presented)) {
         // Reuse detection: revoke the whole family.
@@ -77,6 +82,10 @@ export class RotatingServer {
       if (!this.live.has(presented)) return Response.json({ error: "invalid_grant" }, { status: 401 });
       this.live.delete(presented);
       this.used.add(presented);
+      if (this.rotateOnly > 0) {
+        this.rotateOnly--;
+        return Response.json({ refresh_token: this.newRefresh(), token_type: "Bearer" });
+      }
       return Response.json({ access_token: this.issue(), refresh_token: this.newRefresh(), expires_in: 300 });
     }
     await sleep(5);
@@ -153,6 +162,23 @@ export function garbageMessages() {
   ];
 }
 
+/** Drops every BroadcastChannel message posted until `unmuteChannels` (a lost broadcast). */
+const realPost = BroadcastChannel.prototype.postMessage;
+export function muteChannels() { BroadcastChannel.prototype.postMessage = function () {}; }
+export function unmuteChannels() { BroadcastChannel.prototype.postMessage = realPost; }
+
+/** Resolves once no manager holds a `hello` answer claim on `key` (a tab's
+ *  repeated `hello` gets no answer while the claim for its first is held). */
+export async function helloClaimsReleased(key) {
+  const prefix = "tokenwarden:hello:" + key + ":";
+  for (let i = 0; i < 1000; i++) {
+    const { held } = await navigator.locks.query();
+    if (!held.some((l) => l.name.startsWith(prefix))) return;
+    await sleep(10);
+  }
+  throw new Error("hello claims still held");
+}
+
 export function hideLocks() {
   Object.defineProperty(navigator, "locks", { value: undefined, configurable: true });
 }
@@ -179,6 +205,10 @@ extern "C" {
     fn delay_ms(this: &RotatingServer) -> f64;
     #[wasm_bindgen(method, setter, js_name = delayMs)]
     fn set_delay_ms(this: &RotatingServer, ms: f64);
+    #[wasm_bindgen(method, setter, js_name = rotateOnly)]
+    fn set_rotate_only(this: &RotatingServer, n: u32);
+    #[wasm_bindgen(method, getter)]
+    fn presented(this: &RotatingServer) -> Array;
 
     fn options(server: &RotatingServer, key: &str, extra: &JsValue) -> JsValue;
 
@@ -210,6 +240,12 @@ extern "C" {
 
     #[wasm_bindgen(js_name = garbageMessages)]
     fn garbage_messages() -> Array;
+    #[wasm_bindgen(js_name = helloClaimsReleased)]
+    fn hello_claims_released(key: &str) -> Promise;
+    #[wasm_bindgen(js_name = muteChannels)]
+    fn mute_channels();
+    #[wasm_bindgen(js_name = unmuteChannels)]
+    fn unmute_channels();
     #[wasm_bindgen(js_name = hideLocks)]
     fn hide_locks();
     #[wasm_bindgen(js_name = restoreLocks)]
@@ -494,6 +530,88 @@ async fn memory_mode_tab_with_stale_tokens_asks_the_others_before_refreshing() {
     assert_eq!(b.access_token().as_deref(), Some(newer.as_str()));
     raw.close();
     b.dispose();
+}
+
+/// Tab A's refresh gets a 2xx with a rotated refresh token but no access
+/// token (A keeps the new refresh token); A's broadcast is lost. Tab B, on
+/// the same storage key with A's old tokens, then refreshes: under the lock
+/// it must find the rotation (the storage entry in `local` mode, the
+/// rotation marker of both tokens in `memory`/`session` mode) and send A's
+/// rotated refresh token — its own was used up, and sending it again would
+/// make the server revoke the whole grant (reuse detection).
+async fn a_refresh_token_rotated_alone_in_a_tab_whose_broadcast_was_lost(storage: &str) {
+    let server = RotatingServer::new();
+    let k = key(&join("rotated-alone-", storage));
+    let mut b_opts = String::from(r#"{"storage":""#);
+    b_opts.push_str(storage);
+    b_opts.push('"');
+    let mut a_opts = b_opts.clone();
+    a_opts.push_str(r#","retryAttempts":1}"#);
+    b_opts.push('}');
+    let a = tab(&server, &k, &a_opts);
+    let b = tab(&server, &k, &b_opts);
+    a.set_session(server.login()).unwrap();
+    until("B gets A's session", || {
+        b.access_token().is_some() && b.access_token() == a.access_token()
+    })
+    .await;
+    let access = a.access_token();
+    // B's `hello` at start-up was answered (A was signed in by then); the
+    // claim for it would keep B's next `hello` unanswered for 2 s.
+    JsFuture::from(hello_claims_released(&k)).await.unwrap();
+    // A's refresh: the server rotates (r1 used up, r2 issued) but sends no
+    // access token. The broadcast of r2 never reaches B.
+    server.set_rotate_only(1);
+    mute_channels();
+    let outcome = refresh(&a).await;
+    unmute_channels();
+    assert!(outcome.is_err(), "no access token: A's refresh failed");
+    let presented: Vec<String> = server
+        .presented()
+        .iter()
+        .filter_map(|v| v.as_string())
+        .collect();
+    assert_eq!(presented.len(), 1, "{presented:?}");
+    assert_eq!(a.access_token(), access, "A keeps its access token");
+    assert_eq!(b.access_token(), access);
+    let outcome = refresh(&b).await;
+    let presented: Vec<String> = server
+        .presented()
+        .iter()
+        .filter_map(|v| v.as_string())
+        .collect();
+    assert!(
+        outcome.is_ok(),
+        "B refreshes: {outcome:?}, sent {presented:?}"
+    );
+    assert_eq!(presented.len(), 2, "{presented:?}");
+    assert_ne!(
+        presented[1], presented[0],
+        "B sent A's rotated refresh token, not the used-up one"
+    );
+    assert_eq!(server.reuse(), 0, "no refresh token was used twice");
+    assert_ne!(b.access_token(), access, "B has a new access token");
+    until("A adopts B's tokens", || {
+        a.access_token() == b.access_token()
+    })
+    .await;
+    a.dispose();
+    b.dispose();
+}
+
+#[wasm_bindgen_test]
+async fn local_mode_sends_a_refresh_token_rotated_alone_in_another_tab() {
+    a_refresh_token_rotated_alone_in_a_tab_whose_broadcast_was_lost("local").await;
+}
+
+#[wasm_bindgen_test]
+async fn memory_mode_sends_a_refresh_token_rotated_alone_in_another_tab() {
+    a_refresh_token_rotated_alone_in_a_tab_whose_broadcast_was_lost("memory").await;
+}
+
+#[wasm_bindgen_test]
+async fn session_mode_sends_a_refresh_token_rotated_alone_in_another_tab() {
+    a_refresh_token_rotated_alone_in_a_tab_whose_broadcast_was_lost("session").await;
 }
 
 // ---- shared session, logout ----

@@ -54,6 +54,15 @@
 //!   access token makes the new refresh token the current one (persisted and
 //!   broadcast at once); the access token in place stays and the failure is
 //!   handled as `Transient` — the retry sends the new refresh token.
+//! - **Never a used-up refresh token across tabs.** Tokens from another tab
+//!   or the shared state (re-read under the refresh lock) are newer when
+//!   their access token differs and expires later, *or* when the access
+//!   token is ours but the refresh token differs (rotated there alone):
+//!   [`Session::adopts`]. A rotated refresh token alone replaces ours
+//!   without touching the rest — the refresh under way stays and sends it
+//!   ([`Session::refresh_token_for`]), waiting requests keep waiting; new
+//!   access tokens supersede the refresh under way. The rotation marker
+//!   covers both tokens ([`fingerprint`], [`Session::behind_marker`]).
 //! - **No storm on fresh tokens.** A token from a refresh made by this
 //!   session (not from another tab: that may be a sign-in) is unproven until a response to a request sent with it is
 //!   anything but 401. The first refreshable 401 on an unproven token does
@@ -558,14 +567,14 @@ impl Session {
                     self.refresh_at = self.plan(now).0;
                 }
             }
-            Input::FromTab(TabMessage::Tokens(stored)) => {
-                if self.ended_started != Some(stored.started_at)
-                    && within_bounds(&stored)
-                    && self.is_newer(&stored)
-                {
+            Input::FromTab(TabMessage::Tokens(stored)) if self.adopts(&stored) => {
+                if self.rotates_refresh_only(&stored) {
+                    self.adopt_refresh_from_tab(stored.refresh_token, now);
+                } else {
                     self.adopt(stored, now, true);
                 }
             }
+            Input::FromTab(TabMessage::Tokens(_)) => {}
             Input::FromTab(TabMessage::LoggedOut { reason }) => {
                 if self.cur.is_some() || !self.queue.is_empty() || self.flight != Flight::Idle {
                     self.end_session(reason, true, false);
@@ -654,6 +663,43 @@ impl Session {
             Flight::Running(a) => Some(a),
             _ => None,
         }
+    }
+
+    /// Whether `FromTab(Tokens(s))` would be adopted: `s` is newer than our
+    /// tokens (a new access token, or ours with a rotated refresh token),
+    /// within the size bounds and not of a session that ended. The browser
+    /// layer asks this of the shared state it re-reads under the refresh
+    /// lock: when `true`, it feeds `s` before any refresh request is sent.
+    pub fn adopts(&self, s: &StoredSession) -> bool {
+        self.ended_started != Some(s.started_at) && within_bounds(s) && self.is_newer(s)
+    }
+
+    /// Non-secret fingerprint of the current tokens, access *and* refresh
+    /// ([`fingerprint`]), for the rotation marker; `None` when signed out.
+    pub fn fingerprint(&self) -> Option<u64> {
+        self.cur
+            .as_ref()
+            .map(|c| fingerprint(&c.access, c.refresh.as_deref()))
+    }
+
+    /// Whether a rotation marker (the [`fingerprint`] of the origin's newest
+    /// tokens, written by the tab that produced them) names tokens other
+    /// than ours — a new access token or only a rotated refresh token: then
+    /// our refresh token may be used up and must not be sent before the
+    /// newest tokens are here. No marker: nothing is known to be newer.
+    pub fn behind_marker(&self, marker: Option<u64>) -> bool {
+        marker.is_some_and(|m| self.fingerprint() != Some(m))
+    }
+
+    /// The refresh token that attempt `attempt` must send now: the current
+    /// one (it may have been rotated by another tab since
+    /// [`Output::StartRefresh`] named one), `None` when the attempt is not
+    /// the running one or there is none (cookie mode, custom function).
+    pub fn refresh_token_for(&self, attempt: u64) -> Option<Rc<str>> {
+        if self.flight != Flight::Running(attempt) {
+            return None;
+        }
+        self.cur.as_ref().and_then(|c| c.refresh.clone())
     }
 
     /// Whether a session is active (there is an access token).
@@ -763,6 +809,34 @@ impl Session {
             Some(ours) => s.expires_at > ours,
             // Ours unknown: the only signal is that they differ.
             None => true,
+        }
+    }
+
+    /// Tokens from another tab (or the shared state) that are ours with
+    /// only the refresh token rotated (a 2xx there without a usable access
+    /// token, `RefreshRotated`).
+    fn rotates_refresh_only(&self, s: &StoredSession) -> bool {
+        self.cur
+            .as_ref()
+            .is_some_and(|c| *c.access == *s.access_token)
+            && s.refresh_token.is_some()
+    }
+
+    /// Another tab rotated only the refresh token: it replaces ours (and is
+    /// persisted), and nothing else changes — the access token, its
+    /// schedule and a refresh under way stay; that refresh sends the new
+    /// refresh token ([`Session::refresh_token_for`]), requests waiting for
+    /// it keep waiting (a new access token is still needed).
+    fn adopt_refresh_from_tab(&mut self, refresh_token: Option<String>, now: Millis) {
+        let Some(c) = &mut self.cur else { return };
+        let Some(r) = refresh_token else { return };
+        c.refresh = Some(r.into());
+        let revived = std::mem::take(&mut c.refresh_dead);
+        if revived && self.flight == Flight::Idle {
+            self.refresh_at = self.plan(now).0;
+        }
+        if let Some(stored) = self.stored() {
+            self.out.push_back(Output::Persist(Some(stored)));
         }
     }
 
@@ -1432,6 +1506,31 @@ impl Session {
         z ^= z >> 31;
         (z >> 11) as f64 / (1u64 << 53) as f64
     }
+}
+
+/// FNV-1a 64 of both tokens (access, then refresh, each length-prefixed so
+/// that no split of the bytes collides with another): identifies "which
+/// tokens" for the cross-tab rotation marker without revealing them. A
+/// rotation of the refresh token alone changes it.
+pub fn fingerprint(access_token: &str, refresh_token: Option<&str>) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    eat(&(access_token.len() as u64).to_le_bytes());
+    eat(access_token.as_bytes());
+    match refresh_token {
+        Some(r) => {
+            eat(&[1]);
+            eat(&(r.len() as u64).to_le_bytes());
+            eat(r.as_bytes());
+        }
+        None => eat(&[0]),
+    }
+    h
 }
 
 /// Tokens read from storage or another tab within the size bound

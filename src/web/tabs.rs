@@ -29,10 +29,12 @@
 //! mode. In `memory`/`session` mode there is no shared copy of the tokens,
 //! so the tab that produces new tokens also writes a non-secret *rotation
 //! marker* to `localStorage` (`<storageKey>:rotation`, a 64-bit fingerprint
-//! of the newest access token). A tab that holds the lock but finds that
-//! its tokens are not the newest ones does not refresh: it asks the other
-//! tabs (`hello`) and waits briefly for the tokens, which are normally
-//! already on their way.
+//! of the newest access *and* refresh token, never the tokens). A tab that
+//! holds the lock but finds that its tokens are not the newest ones does
+//! not refresh: it asks the other tabs (`hello`) and waits briefly for the
+//! tokens, which are normally already on their way. Both checks cover a
+//! refresh token rotated alone (a 2xx without a usable access token): the
+//! tab adopts it and its refresh sends that one, never its used-up one.
 //!
 //! ```js
 //! // Two tabs of one origin, same options:
@@ -58,6 +60,7 @@ use web_sys::{BroadcastChannel, MessageEvent};
 use super::global::{global_get, local_storage, now_ms, prop, random_seed};
 use super::manager::{self, with, Shared};
 use super::options::{StorageMode, Transport};
+use crate::core::session::fingerprint;
 use crate::core::{Input, StoredSession, TabMessage};
 use message::Message;
 
@@ -141,16 +144,6 @@ fn hex(mut n: u64) -> String {
     out.iter().map(|&b| b as char).collect()
 }
 
-/// FNV-1a 64 of a token: identifies "which tokens" without revealing them.
-fn fingerprint(token: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in token.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    hex(h)
-}
-
 /// Sets up cross-tab coordination and sleep detection for a new manager
 /// (called once from `manager::create`, after a stored session was restored).
 pub(crate) fn install(rc: &Shared) {
@@ -218,7 +211,7 @@ pub(crate) fn broadcast(rc: &Shared, message: &TabMessage) {
     let message = match message {
         TabMessage::Tokens(session) => {
             if mode != StorageMode::Local {
-                write_marker(&marker_key, &session.access_token);
+                write_marker(&marker_key, session);
             }
             Message::Tokens {
                 from: id,
@@ -308,6 +301,11 @@ pub(crate) async fn refresh_under_lock(rc: Shared, attempt: u64, refresh_token: 
     // Not needed after all (another tab's tokens were adopted): release now.
     drop(slot.cancel());
     if let Some(guard) = guard {
+        // The refresh token is the core's current one, not the one named at
+        // `StartRefresh`: another tab may have rotated it meanwhile (a 2xx
+        // there without a usable access token) and the old one is used up.
+        let refresh_token =
+            with(&rc, |inner| inner.session.refresh_token_for(attempt)).unwrap_or(refresh_token);
         manager::refresh_unlocked(rc, attempt, refresh_token).await;
         // New tokens were persisted and broadcast inside `refresh_unlocked`
         // (rotation first), so the next holder finds them.
@@ -316,7 +314,10 @@ pub(crate) async fn refresh_under_lock(rc: Shared, attempt: u64, refresh_token: 
 }
 
 /// Under the lock: is this attempt still the core's refresh, and are our
-/// tokens still the newest? Adopts newer shared tokens when it finds them.
+/// tokens still the newest? Adopts newer shared tokens when it finds them —
+/// the core decides what is newer ([`crate::core::Session::adopts`],
+/// [`crate::core::Session::behind_marker`]): a new access token, or ours
+/// with a refresh token rotated elsewhere.
 async fn still_needed(rc: &Shared, attempt: u64) -> bool {
     let current = || with(rc, |i| i.session.refresh_attempt() == Some(attempt)).unwrap_or(false);
     if !current() {
@@ -324,38 +325,42 @@ async fn still_needed(rc: &Shared, attempt: u64) -> bool {
     }
     enum SharedState {
         Stored(StoredSession),
-        Stale(String),
+        /// Our id and the marker key.
+        Stale(String, String),
         Fine,
     }
     let found = with(rc, |inner| {
-        let ours = inner.session.access_token().map(fingerprint);
         let Some(tabs) = inner.tabs.as_ref() else {
             return SharedState::Fine;
         };
         if inner.store.mode() == StorageMode::Local {
             let (stored, _) = inner.store.load();
             return match stored {
-                Some(s) if inner.session.access_token() != Some(s.access_token.as_str()) => {
-                    SharedState::Stored(s)
-                }
+                Some(s) if inner.session.adopts(&s) => SharedState::Stored(s),
                 _ => SharedState::Fine,
             };
         }
-        match read_marker(&tabs.marker_key) {
-            Some(newest) if Some(&newest) != ours.as_ref() => SharedState::Stale(tabs.id.clone()),
-            _ => SharedState::Fine,
+        if inner.session.behind_marker(read_marker(&tabs.marker_key)) {
+            SharedState::Stale(tabs.id.clone(), tabs.marker_key.clone())
+        } else {
+            SharedState::Fine
         }
     })
     .unwrap_or(SharedState::Fine);
     match found {
         SharedState::Fine => {}
         SharedState::Stored(session) => adopt(rc, session),
-        SharedState::Stale(from) => {
+        SharedState::Stale(from, marker_key) => {
             // Another tab rotated; its broadcast is normally already here or
-            // on its way. Ask explicitly too, in case it was lost.
+            // on its way. Ask explicitly too, in case it was lost. Waits
+            // until the newest tokens are here: new access tokens supersede
+            // this attempt, a refresh token rotated alone makes us current
+            // (the attempt then runs with it).
             post(rc, &Message::Hello { from });
+            let behind =
+                || with(rc, |i| i.session.behind_marker(read_marker(&marker_key))).unwrap_or(false);
             let mut waited = 0;
-            while current() && waited < STALE_WAIT_MS {
+            while current() && behind() && waited < STALE_WAIT_MS {
                 lock::sleep(STALE_POLL_MS).await;
                 waited += STALE_POLL_MS;
             }
@@ -446,20 +451,22 @@ fn post(rc: &Shared, message: &Message) {
     }
 }
 
-/// Records that the origin's newest tokens are `access_token` (fingerprint only).
-fn write_marker(key: &str, access_token: &str) {
+/// Records that the origin's newest tokens are `session`'s (a fingerprint
+/// of both tokens, never the tokens).
+fn write_marker(key: &str, session: &StoredSession) {
     if let Some(storage) = local_storage() {
-        let _ = storage.set_item(key, &fingerprint(access_token));
+        let fp = fingerprint(&session.access_token, session.refresh_token.as_deref());
+        let _ = storage.set_item(key, &hex(fp));
     }
 }
 
 /// The fingerprint of the origin's newest tokens, if a tab recorded one.
-fn read_marker(key: &str) -> Option<String> {
-    local_storage()?
-        .get_item(key)
-        .ok()
-        .flatten()
-        .filter(|v| v.len() == 16)
+fn read_marker(key: &str) -> Option<u64> {
+    let value = local_storage()?.get_item(key).ok().flatten()?;
+    if value.len() != 16 {
+        return None;
+    }
+    u64::from_str_radix(&value, 16).ok()
 }
 
 /// The periodic wall-clock check: feeds `Wake` when `Date.now()` moved
