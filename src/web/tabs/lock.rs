@@ -44,7 +44,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::super::global::{
-    global_get, local_storage, now_ms, object, promise_with_resolvers, prop,
+    global, global_get, local_storage, now_ms, object, promise_with_resolvers, prop,
 };
 
 #[wasm_bindgen]
@@ -265,12 +265,25 @@ pub(crate) async fn claim(name: &str, hold_ms: u32) -> bool {
         if !got {
             return JsValue::UNDEFINED;
         }
-        // Held until this promise resolves.
+        // Held until this promise resolves. A one-shot callback that frees
+        // itself once called (a forgotten `Timeout` would leak its closure
+        // for every hello answered).
         let (hold, release, _) = promise_with_resolvers();
-        Timeout::new(hold_ms, move || {
+        let fire = Closure::once_into_js(move || {
             let _ = release.call0(&JsValue::UNDEFINED);
-        })
-        .forget();
+        });
+        let timer = global_get("setTimeout").and_then(|f| f.dyn_into::<Function>().ok());
+        let armed = timer.is_some_and(|set_timeout| {
+            set_timeout
+                .call2(&global(), &fire, &JsValue::from(hold_ms))
+                .is_ok()
+        });
+        if !armed {
+            // No timer to end the hold: release at once rather than never.
+            if let Some(fire) = fire.dyn_ref::<Function>() {
+                let _ = fire.call0(&JsValue::UNDEFINED);
+            }
+        }
         hold.into()
     })
     .into_js_value();
